@@ -1,0 +1,110 @@
+// Entry point for live pages (dashboard, executions list, execution detail,
+// inbox). No React. It exports LiveStream for page scripts
+//   <script type="module">import { LiveStream } from "{% vite_asset_url 'frontend/live.ts' %}"</script>
+// sets `window.Fluxweb.LiveStream`, and wires any `[data-island="live"]`
+// element with props {"kind": "execution"|"executions"|"inbox",
+// "executionId"?: ID, "after"?: SEQ, "apiBase"?: "/api"}:
+//   - fires DOM events on that element: `live:event` (detail {event,
+//     executionId}), `live:execution`, `live:approval`, `live:status`;
+//   - sets its `data-live-status` attribute (live | reconnecting | polling);
+//   - updates every `[data-execution-id="ID"][data-status]` badge on the page;
+//   - appends one row per event (with `data-seq`) to a `[data-live-events]`
+//     container inside it, unless the page cancels the `live:event` event.
+
+import { mountIslands } from './lib/props';
+import type { Execution, FluxEvent } from './lib/types';
+import { LiveStream, type LiveStatus } from './live/stream';
+
+export { LiveStream, backoffDelay, websocketUrl } from './live/stream';
+export type { LiveStatus, LiveStreamOptions, SocketLike } from './live/stream';
+export { EventSequencer } from './live/sequencer';
+
+interface LiveProps {
+  kind?: 'execution' | 'executions' | 'inbox';
+  executionId?: string | number | null;
+  after?: number;
+  apiBase?: string;
+}
+
+const STATUS_LABELS: Record<LiveStatus, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  polling: 'Live (polling)',
+  closed: 'Stopped',
+};
+
+function summarize(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > 160 ? text.slice(0, 157) + '…' : text;
+}
+
+export function renderEventRow(container: Element, event: FluxEvent): void {
+  if (container.querySelector(`[data-seq="${event.seq}"]`)) return;
+  const doc = container.ownerDocument;
+  const isTable = container.tagName === 'TBODY' || container.tagName === 'TABLE';
+  const row = doc.createElement(isTable ? 'tr' : 'li');
+  row.dataset.seq = String(event.seq);
+  row.dataset.type = event.type;
+  row.className = 'live-event' + (/FAILED/.test(event.type) ? ' live-event--error' : '');
+  const cells = [String(event.seq), new Date(event.time).toLocaleTimeString(), event.type, event.name, summarize(event.value)];
+  for (const text of cells) {
+    const cell = doc.createElement(isTable ? 'td' : 'span');
+    cell.textContent = text;
+    row.append(cell);
+  }
+  container.append(row);
+}
+
+export function updateStatusBadges(root: ParentNode, execution: Execution): void {
+  const id = String(execution.id);
+  root.querySelectorAll<HTMLElement>(`[data-execution-id="${CSS.escape(id)}"][data-status]`).forEach((badge) => {
+    badge.dataset.status = execution.status;
+    if (!badge.children.length) badge.textContent = execution.status;
+  });
+}
+
+function mountLive(element: HTMLElement, raw: unknown): void {
+  const props = (raw ?? {}) as LiveProps;
+  const fire = (name: string, detail: unknown) =>
+    element.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, cancelable: true }));
+  const callbacks = {
+    apiBase: props.apiBase,
+    onEvent: (event: FluxEvent, executionId: string) => {
+      if (!fire('live:event', { event, executionId })) return;
+      const container = element.querySelector('[data-live-events]');
+      if (container) renderEventRow(container, event);
+    },
+    onExecution: (execution: Execution) => {
+      if (fire('live:execution', { execution })) updateStatusBadges(document, execution);
+    },
+    onApproval: (approval: unknown) => fire('live:approval', { approval }),
+    onStatus: (status: LiveStatus) => {
+      element.dataset.liveStatus = status;
+      element.querySelectorAll('[data-live-status-text]').forEach((node) => (node.textContent = STATUS_LABELS[status]));
+      fire('live:status', { status });
+    },
+  };
+  const kind = props.kind ?? (props.executionId ? 'execution' : 'executions');
+  const stream =
+    kind === 'execution' && props.executionId != null
+      ? LiveStream.forExecution(String(props.executionId), { ...callbacks, after: props.after ?? 0 })
+      : kind === 'inbox'
+        ? LiveStream.forInbox(callbacks)
+        : LiveStream.forExecutions(callbacks);
+  (element as HTMLElement & { liveStream?: LiveStream }).liveStream = stream;
+  stream.start();
+  window.addEventListener('pagehide', () => stream.close(), { once: true });
+}
+
+declare global {
+  interface Window {
+    Fluxweb?: { LiveStream: typeof LiveStream; [name: string]: unknown };
+  }
+}
+
+if (typeof window !== 'undefined') {
+  window.Fluxweb = { ...window.Fluxweb, LiveStream };
+  mountIslands('live', mountLive);
+}
