@@ -1,0 +1,1 @@
+"""Executions: workflows, executions, events and approvals, stored by Django."""

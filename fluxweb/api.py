@@ -1,0 +1,135 @@
+"""The REST API: one NinjaAPI at /api/, to which each app adds its router.
+
+Every error answers `{"detail": "<for a person>", "code": "<stable_code>"}` (422s add
+`"errors"`). Views raise `ApiError(status, detail, code=...)` for their own errors.
+`/api/docs`, `/api/openapi.json` and `/api/health` need no login.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+log = logging.getLogger(__name__)
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "validation_error",
+    429: "throttled",
+}
+
+
+class ApiError(HttpError):
+    """An error answer with a stable machine-readable code."""
+
+    def __init__(self, status_code: int, detail: str, code: str | None = None) -> None:
+        super().__init__(status_code, detail)
+        self.code = code or STATUS_CODES.get(status_code, "error")
+
+
+api = NinjaAPI(
+    title="Fluxweb",
+    version="1",
+    description="Run, watch and approve durable workflows.",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def error(request: HttpRequest, status: int, detail: str, code: str, **extra: Any) -> HttpResponse:
+    return api.create_response(request, {"detail": detail, "code": code, **extra}, status=status)
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return error(request, exc.status_code, str(exc.message), exc.code)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error(request, 401, "Log in or send a token to use this endpoint.", "not_authenticated")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = STATUS_CODES.get(exc.status_code, "error")
+    return error(request, exc.status_code, str(exc.message), code)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return error(request, 422, "The request is not valid.", "validation_error", errors=exc.errors)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error(request, 404, str(exc) or "Not found.", "not_found")
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return error(request, 403, str(exc) or "You may not do that.", "permission_denied")
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return error(request, 413, "The request body is too large.", "payload_too_large")
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.exception("Unhandled error in %s %s", request.method, request.path)
+    return error(request, 500, "Something went wrong on the server.", "internal_error")
+
+
+class Health(Schema):
+    status: str
+    database: str
+    queue: str
+
+
+@api.get("/health", response={200: Health, 503: Health}, auth=None, tags=["health"])
+def health(request: HttpRequest) -> Status:
+    """Whether the database and the queue answer. 503 names the part that does not."""
+    parts = {"database": check_database(), "queue": check_queue()}
+    ok = all(value == "ok" for value in parts.values())
+    return Status(200 if ok else 503, {"status": "ok" if ok else "error", **parts})
+
+
+def check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        log.exception("Health check: the database did not answer")
+        return "error"
+    return "ok"
+
+
+def check_queue() -> str:
+    from huey.contrib.djhuey import HUEY
+
+    try:
+        HUEY.storage.queue_size()
+    except Exception:
+        log.exception("Health check: the queue did not answer")
+        return "error"
+    return "ok"
+
+
+def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any /api/ path no router claims: the same error shape as the rest of the API."""
+    return error(request, 404, f"No API endpoint at {request.path}.", "not_found")

