@@ -1,0 +1,36 @@
+"""GET /api/health: no login, reports whether the database and the queue answer."""
+
+import pytest
+
+from fluxweb import api as api_module
+
+
+@pytest.mark.django_db
+def test_health_answers_ok_without_login(client):
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "queue": "ok"}
+
+
+@pytest.mark.django_db
+def test_health_names_the_part_that_failed(client, monkeypatch):
+    monkeypatch.setattr(api_module, "check_queue", lambda: "error")
+    response = client.get("/api/health")
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "database": "ok", "queue": "error"}
+
+
+def test_docs_and_schema_need_no_login(client):
+    assert client.get("/api/docs").status_code == 200
+    schema = client.get("/api/openapi.json").json()
+    assert schema["info"]["title"] == "Fluxweb"
+    assert "/api/health" in schema["paths"]
+
+
+def test_unknown_api_paths_answer_the_error_shape(client):
+    response = client.get("/api/no-such-thing")
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "No API endpoint at /api/no-such-thing.",
+        "code": "not_found",
+    }
