@@ -1,0 +1,43 @@
+"""Flux: durable Python workflows.
+
+    from flux import workflow, task, ExecutionContext
+
+    @task
+    async def shout(text: str) -> str:
+        return text.upper()
+
+    @workflow
+    async def hello(ctx: ExecutionContext[str]):
+        return await shout(ctx.input)
+
+    ctx = hello.run_sync("world")   # or: await hello.run("world")
+"""
+
+from flux.config import configure
+from flux.context import ExecutionContext, WorkflowExecutionContext
+from flux.domain.events import ExecutionEvent, ExecutionEventType
+from flux.engine import Engine
+from flux.output_storage import InlineOutputStorage, LocalFileStorage, OutputStorage
+from flux.projection import Status
+from flux.store import MemoryStore, Store
+from flux.task import Task, task
+from flux.workflow import Workflow, workflow
+
+__all__ = [
+    "Engine",
+    "ExecutionContext",
+    "ExecutionEvent",
+    "ExecutionEventType",
+    "InlineOutputStorage",
+    "LocalFileStorage",
+    "MemoryStore",
+    "OutputStorage",
+    "Status",
+    "Store",
+    "Task",
+    "Workflow",
+    "WorkflowExecutionContext",
+    "configure",
+    "task",
+    "workflow",
+]

@@ -1,0 +1,5 @@
+"""Domain types of the engine: the event log."""
+
+from flux.domain.events import ExecutionEvent, ExecutionEventType
+
+__all__ = ["ExecutionEvent", "ExecutionEventType"]

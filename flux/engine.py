@@ -1,0 +1,619 @@
+"""Running executions: claim, replay, record, finish.
+
+:class:`Engine` is the only thing that writes an execution's log, and only
+while it holds the execution's lease (see :mod:`flux.store`). A run re-runs
+the workflow function from the top; every task call first looks its id up in
+the :class:`~flux.replay.ReplayIndex` and returns the recorded result if
+there is one, so only new work runs. A run ends when the workflow returns,
+fails, is cancelled, or suspends (a pause, or a durable sleep in a runtime
+with timers); a suspended execution holds no worker and no lease.
+
+Events are recorded in memory as they happen and committed at durability
+points: a task's end, a retry, a pause, the run's end. Events that are not
+yet committed (a task's start) are flushed after ``flush_delay`` seconds, so
+a fast task costs one commit and a slow one is visible while it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from flux import config, projection
+from flux.context import ExecutionContext
+from flux.domain.events import ExecutionEvent, ExecutionEventType as T
+from flux.errors import (
+    ExecutionCancelled,
+    ExecutionError,
+    ExecutionSuspended,
+    InvalidStateError,
+    LeaseLostError,
+    ReplayDivergenceError,
+    SerializationError,
+    WorkflowNotFoundError,
+)
+from flux.output_storage import make_ref, resolve
+from flux.projection import Status
+from flux.replay import ReplayIndex, TaskRecord
+from flux.secrets import scrub
+from flux.serialization import SECRET_RESOLVER, decode, decode_error, encode, encode_error
+from flux.store import ExecutionRecord, Lease, Store
+
+if TYPE_CHECKING:
+    from flux.workflow import Workflow
+
+log = logging.getLogger("flux")
+
+#: The run the current coroutine belongs to (None outside workflows).
+current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("flux_run", default=None)
+#: The id of the task whose body is running (None at the workflow's top level).
+current_task: contextvars.ContextVar[str | None] = contextvars.ContextVar("flux_task",
+                                                                         default=None)
+#: The graph node a task call is made for (set by Graph for the call only).
+current_node: contextvars.ContextVar[str | None] = contextvars.ContextVar("flux_node",
+                                                                         default=None)
+
+_HOST = socket.gethostname()
+
+
+def worker_name() -> str:
+    return f"{_HOST}:{os.getpid()}"
+
+
+def _owner_is_dead_here(owner: str | None) -> bool:
+    """True when ``owner`` names a process on this host that no longer exists."""
+    if not owner:
+        return False
+    host, _, rest = owner.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != _HOST or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class Run:
+    """One run of one execution: the log in memory, the replay index, the buffer."""
+
+    def __init__(self, engine: Engine, lease: Lease, record: ExecutionRecord,
+                 events: list[ExecutionEvent]) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.lease = lease
+        self.record = record
+        self.events = events
+        self.index = ReplayIndex()
+        for e in events:
+            self.index.apply(e)
+        self.has_history = bool(self.index.tasks)
+        self.next_seq = (events[-1].seq if events else 0) + 1
+        self.buffer: list[ExecutionEvent] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._occurrences: dict[tuple[str | None, str], int] = {}
+        self._replay_pos: dict[str | None, int] = {}
+        self.called: set[str] = set()
+        self.secret_values: dict[str, str] = {}
+        self.cancel_requested = False
+        self.cancel_actor: str | None = None
+        self.lost = False
+        self.main: asyncio.Task | None = None
+        self.workflow: Workflow | None = None
+        self.suspend_sleeps_after = engine.suspend_sleeps_after
+
+    # recording ---------------------------------------------------------------
+    def emit(self, type: T, name: str, source_id: str, value: Any = None,
+               parent_id: str | None = None, attempt: int = 0,
+               durable: bool = False) -> ExecutionEvent:
+        if self.secret_values:
+            value = scrub(value, self.secret_values)
+        event = ExecutionEvent(type, name, source_id, value, datetime.now(UTC), self.next_seq,
+                               self.record.id, parent_id, attempt)
+        self.next_seq += 1
+        self.events.append(event)
+        self.index.apply(event)
+        projection.apply(self.record, event)
+        self.buffer.append(event)
+        if durable:
+            self.flush()
+        elif self._flush_handle is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+            else:
+                self._flush_handle = loop.call_later(self.engine.flush_delay, self._timed_flush)
+        return event
+
+    def flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if not self.buffer:
+            return
+        batch, self.buffer = self.buffer, []
+        self.store.append(self.lease, batch, self.record)
+
+    def _timed_flush(self) -> None:
+        self._flush_handle = None
+        try:
+            self.flush()
+        except LeaseLostError:
+            self._lose()
+        except Exception:  # a database hiccup: the next durable point retries
+            log.exception("flux: deferred flush of %s failed", self.record.id)
+
+    def _lose(self) -> None:
+        self.lost = True
+        if self.main is not None:
+            self.main.cancel("flux: lease lost")
+
+    # identity and replay -----------------------------------------------------
+    def task_id(self, name: str, encoded_args: Any, parent: str | None,
+                node: str | None = None) -> str:
+        payload = json.dumps([parent, node, name, encoded_args], sort_keys=True,
+                             separators=(",", ":"), ensure_ascii=False)
+        base = f"{name}_{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
+        key = (parent, base)
+        n = self._occurrences.get(key, 0)
+        self._occurrences[key] = n + 1
+        task_id = base if n == 0 else f"{base}~{n}"
+        self.called.add(task_id)
+        return task_id
+
+    def _first_unreplayed(self, parent: str | None) -> str | None:
+        order = self.index.order.get(parent)
+        if not order:
+            return None
+        pos = self._replay_pos.get(parent, 0)
+        while pos < len(order) and order[pos] in self.called:
+            pos += 1
+        self._replay_pos[parent] = pos
+        return order[pos] if pos < len(order) else None
+
+    async def check_divergence(self, parent: str | None, task_id: str) -> None:
+        """A new task is called: fail if the log recorded something else at this point.
+
+        Sibling coroutines may replay their recorded calls in a different order
+        than they first ran, so give them a few turns of the loop first.
+        """
+        if not self.has_history or self._first_unreplayed(parent) is None:
+            return
+        for _ in range(20):
+            await asyncio.sleep(0)
+            if self._first_unreplayed(parent) is None:
+                return
+        recorded = self._first_unreplayed(parent)
+        if recorded is None:
+            return
+        where = f"task '{parent}'" if parent else f"workflow '{self.record.workflow}'"
+        raise ReplayDivergenceError(f"{where} (call #{self._replay_pos[parent] + 1})",
+                                    recorded, task_id)
+
+    def replayed(self, rec: TaskRecord, storage: Any = None) -> Any:
+        if rec.failed:
+            exc = decode_error(rec.result)
+            _mark_failed(exc, rec.id)
+            raise exc
+        return resolve(rec.result, storage)
+
+    # secrets -------------------------------------------------------------------
+    def secrets(self, names: list[str]) -> dict[str, str]:
+        values = self.engine.secret_provider.get_many(names)
+        self.secret_values.update(values)
+        return values
+
+    def secret_value(self, name: str) -> str:
+        if name not in self.secret_values:
+            self.secrets([name])
+        return self.secret_values[name]
+
+    def encode_output(self, storage: Any, key: str, value: Any, what: str) -> Any:
+        try:
+            return make_ref(storage, key, value)
+        except SerializationError as exc:
+            raise SerializationError(what, value, str(exc.value_type)) from None
+
+
+def _mark_failed(exc: BaseException, task_id: str) -> None:
+    ids = getattr(exc, "__flux_tasks__", None)
+    if ids is None:
+        try:
+            exc.__flux_tasks__ = [task_id]  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+    elif task_id not in ids:
+        ids.append(task_id)
+
+
+def _failed_tasks(exc: BaseException) -> list[str]:
+    seen, out, todo = set(), [], [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        out.extend(t for t in getattr(e, "__flux_tasks__", ()) if t not in out)
+        todo.extend([getattr(e, "inner_exception", None), e.__cause__, e.__context__])
+    return out
+
+
+class Engine:
+    """Starts, runs, resumes, retries and cancels executions in one store."""
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        owner: str | None = None,
+        lease_seconds: float | None = None,
+        secrets: Any = None,
+        suspend_sleeps_after: float | None = None,
+        flush_delay: float | None = None,
+        registry: Mapping[str, Workflow] | None = None,
+    ) -> None:
+        self.store = store if store is not None else config.default_store()
+        self.owner = owner or f"{worker_name()}:{uuid.uuid4().hex[:8]}"
+        self.lease_seconds = float(lease_seconds or config.option("lease_seconds"))
+        self.secret_provider = secrets if secrets is not None else config.default_secrets()
+        #: Durable sleeps longer than this suspend the execution (None: sleep in-process).
+        self.suspend_sleeps_after = suspend_sleeps_after
+        self.flush_delay = float(flush_delay if flush_delay is not None
+                                 else config.option("flush_delay"))
+        self._registry = registry
+
+    # creating ---------------------------------------------------------------
+    def create(self, workflow: Workflow, input: Any = None, *, execution_id: str | None = None,
+               status: str = Status.CREATED, actor: str | None = None,
+               parent_id: str | None = None, meta: dict | None = None) -> ExecutionRecord:
+        """Store a new execution of ``workflow`` (validated, encoded input)."""
+        workflow.validate_input(input)
+        record = ExecutionRecord(
+            id=execution_id or uuid.uuid4().hex,
+            workflow=workflow.name,
+            input=encode(input, f"the input of workflow '{workflow.name}'"),
+            status=status,
+            max_recovery_attempts=workflow.max_recovery_attempts,
+            recover_on_worker_loss=workflow.recover_on_worker_loss,
+            durable=workflow.durable,
+            parent_id=parent_id,
+            actor=actor,
+            meta=dict(meta or {}),
+        )
+        self.store.create(record)
+        return record
+
+    async def start(self, workflow: Workflow, input: Any = None, **kwargs: Any
+                    ) -> ExecutionContext:
+        record = self.create(workflow, input, **kwargs)
+        return await self.run(record.id, workflow=workflow)
+
+    def workflow_for(self, name: str) -> Workflow:
+        from flux.workflow import registry
+
+        reg = self._registry if self._registry is not None else registry
+        try:
+            return reg[name]
+        except KeyError:
+            raise WorkflowNotFoundError(name) from None
+
+    def context(self, execution_id: str, workflow: Workflow | None = None) -> ExecutionContext:
+        """The execution as it is stored now."""
+        record = self.store.get(execution_id)
+        storage = workflow.output_storage if workflow else None
+        return ExecutionContext(record, self.store.events(execution_id), decode(record.input),
+                                storage)
+
+    # leases -------------------------------------------------------------------
+    def _claim(self, execution_id: str) -> tuple[Lease, ExecutionRecord] | None:
+        claimed = self.store.claim(execution_id, self.owner, self.lease_seconds)
+        if claimed is None:
+            holder = self.store.get(execution_id).lease_owner
+            if _owner_is_dead_here(holder):
+                claimed = self.store.claim(execution_id, self.owner, self.lease_seconds,
+                                           steal_from=holder)
+        return claimed
+
+    def _busy(self, execution_id: str) -> InvalidStateError:
+        rec = self.store.get(execution_id)
+        return InvalidStateError(
+            f"Execution {execution_id} is {rec.status} on worker {rec.lease_owner}; "
+            "wait for it to stop or cancel it.", status=rec.status)
+
+    def _session(self, execution_id: str) -> tuple[Run, Lease]:
+        claimed = self._claim(execution_id)
+        if claimed is None:
+            raise self._busy(execution_id)
+        lease, record = claimed
+        return Run(self, lease, record, self.store.events(execution_id)), lease
+
+    # running --------------------------------------------------------------------
+    async def run(self, execution_id: str, *, workflow: Workflow | None = None,
+                  actor: str | None = None) -> ExecutionContext:
+        """Run an execution until it finishes, pauses or sleeps; return its context.
+
+        A paused one continues past its (first) pending pause with no input; a
+        failed one is retried from its last successful state; a completed or
+        cancelled one is returned as it is.
+        """
+        claimed = self._claim(execution_id)
+        if claimed is None:
+            rec = self.store.get(execution_id)
+            if rec.status in Status.FINISHED:
+                return self.context(execution_id, workflow)
+            raise self._busy(execution_id)
+        lease, record = claimed
+        try:
+            events = self.store.events(execution_id)
+            wf = workflow or self.workflow_for(record.workflow)
+            run = Run(self, lease, record, events)
+            run.workflow = wf
+            ctx = ExecutionContext(record, run.events, None, wf.output_storage)
+            try:
+                if self._prepare(run, wf, actor):
+                    ctx._input = decode(record.input)
+                    await self._execute(run, wf, ctx)
+            except LeaseLostError:
+                log.warning("flux: lost the lease on %s; another worker took over", execution_id)
+            return ctx
+        finally:
+            self.store.release(lease)
+
+    def _prepare(self, run: Run, wf: Workflow, actor: str | None) -> bool:
+        """Write what starts this run; False when there is nothing to run."""
+        rec = run.record
+        status = rec.status
+        if status in Status.FINAL:
+            return False
+        if rec.cancel_requested:
+            run.emit(T.WORKFLOW_CANCELLED, rec.workflow, rec.id,
+                       {"actor": rec.cancel_actor}, durable=True)
+            return False
+        started = bool(run.events)
+        if status == Status.RUNNING and started:
+            # Its worker died (we could claim the lease): a recovery.
+            if not self._note_interruption(run):
+                return False
+            status = Status.INTERRUPTED
+        if not started:
+            run.emit(T.WORKFLOW_STARTED, rec.workflow, rec.id,
+                       {"input": rec.input, "actor": actor or rec.actor})
+            return True
+        reason = {Status.FAILED: "retry", Status.SLEEPING: "wake",
+                  Status.INTERRUPTED: "recovery", Status.PAUSED: "resume"}.get(status, "resume")
+        if status == Status.PAUSED:
+            pending = run.index.pending_pauses()
+            if pending:
+                self._decide(run, pending[0], None, approved=True, actor=actor, comment=None)
+        value: dict[str, Any] = {"reason": reason}
+        if actor:
+            value["actor"] = actor
+        if reason == "recovery" and not rec.durable:
+            value["restart"] = True
+        run.emit(T.WORKFLOW_RESUMED, rec.workflow, rec.id, value)
+        return True
+
+    def _note_interruption(self, run: Run, error: str | None = None) -> bool:
+        """Record that the run's worker was lost; False when it may not recover."""
+        rec = run.record
+        run.emit(T.WORKFLOW_INTERRUPTED, rec.workflow, rec.id,
+                   {"worker": rec.lease_owner if rec.lease_owner != self.owner else None,
+                    "attempt": rec.recovery_attempts + 1,
+                    "max_attempts": rec.max_recovery_attempts})
+        if not rec.recover_on_worker_loss or rec.recovery_attempts > rec.max_recovery_attempts:
+            why = ("recover_on_worker_loss is off" if not rec.recover_on_worker_loss else
+                   f"{rec.max_recovery_attempts} recovery attempts are used up")
+            err = {"type": "WorkerLostError", "module": "flux.errors",
+                   "message": error or f"The worker running this execution stopped and {why}."}
+            run.emit(T.WORKFLOW_FAILED, rec.workflow, rec.id, {"error": err}, durable=True)
+            return False
+        run.flush()
+        return True
+
+    async def _execute(self, run: Run, wf: Workflow, ctx: ExecutionContext) -> None:
+        loop = asyncio.get_running_loop()
+        cv = contextvars.copy_context()
+        cv.run(current_run.set, run)
+        cv.run(current_task.set, None)
+        cv.run(current_node.set, None)
+        cv.run(SECRET_RESOLVER.set, run.secret_value)
+        if wf.secret_requests:
+            ctx.secrets = run.secrets(list(wf.secret_requests))
+        run.main = main = loop.create_task(wf.func(ctx), context=cv)
+        beat = loop.create_task(self._heartbeat(run))
+        rec = run.record
+        try:
+            try:
+                result = await main
+            finally:
+                beat.cancel()
+        except ExecutionSuspended as s:
+            pending = run.index.pending_pauses()
+            if pending or s.reason == "paused":
+                run.emit(T.WORKFLOW_PAUSED, rec.workflow, rec.id,
+                           {"pauses": [p.name for p in pending]}, durable=True)
+            else:
+                wake = datetime.fromtimestamp(s.wake_at or 0, UTC).isoformat()
+                run.emit(T.WORKFLOW_SLEEPING, rec.workflow, rec.id, {"wake_at": wake},
+                           durable=True)
+        except (asyncio.CancelledError, ExecutionCancelled):
+            if run.lost:
+                return
+            if not run.cancel_requested:
+                run.flush()
+                raise
+            run.emit(T.WORKFLOW_CANCELLED, rec.workflow, rec.id,
+                       {"actor": run.cancel_actor}, durable=True)
+        except LeaseLostError:
+            raise
+        except Exception as exc:
+            run.emit(T.WORKFLOW_FAILED, rec.workflow, rec.id,
+                       {"error": encode_error(exc), "failed_tasks": _failed_tasks(exc)},
+                       durable=True)
+        else:
+            try:
+                output = run.encode_output(wf.output_storage, f"{rec.id}/output", result,
+                                           f"the output of workflow '{wf.name}'")
+            except ExecutionError as exc:
+                run.emit(T.WORKFLOW_FAILED, rec.workflow, rec.id,
+                           {"error": encode_error(exc)}, durable=True)
+            else:
+                run.emit(T.WORKFLOW_COMPLETED, rec.workflow, rec.id, output, durable=True)
+
+    async def _heartbeat(self, run: Run) -> None:
+        interval = min(1.0, self.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                rec = self.store.renew(run.lease, self.lease_seconds)
+            except LeaseLostError:
+                run._lose()
+                return
+            except Exception:
+                log.exception("flux: heartbeat for %s failed", run.record.id)
+                continue
+            if rec.cancel_requested and not run.cancel_requested:
+                run.cancel_requested = True
+                run.cancel_actor = rec.cancel_actor
+                if run.main is not None:
+                    run.main.cancel("flux: cancelled")
+                return
+
+    # requests from people and scripts ---------------------------------------
+    def request_resume(self, execution_id: str, input: Any = None, *, pause: str | None = None,
+                       approved: bool = True, actor: str | None = None,
+                       comment: str | None = None) -> ExecutionRecord:
+        """Answer a pending pause (approve with ``input``, or reject). Returns the record.
+
+        The execution becomes ``queued``: run it (``Engine.run``) or let a worker.
+        """
+        run, lease = self._session(execution_id)
+        try:
+            rec = run.record
+            pending = run.index.pending_pauses()
+            if rec.status != Status.PAUSED or not pending:
+                raise InvalidStateError(
+                    f"Execution {execution_id} is {rec.status}, not paused: only a paused "
+                    "execution can be resumed.", status=rec.status)
+            target = pending[0]
+            if pause is not None:
+                matches = [p for p in pending if p.name == pause or p.id == pause]
+                if not matches:
+                    names = ", ".join(p.name for p in pending)
+                    raise InvalidStateError(
+                        f"Execution {execution_id} is not paused at '{pause}' "
+                        f"(pending: {names}).", status=rec.status)
+                target = matches[0]
+            if approved:
+                validate_pause_input(target, input)
+            self._decide(run, target, input, approved=approved, actor=actor, comment=comment)
+            run.flush()
+            return run.record
+        finally:
+            self.store.release(lease)
+
+    def _decide(self, run: Run, pause: TaskRecord, input: Any, *, approved: bool,
+                actor: str | None, comment: str | None) -> None:
+        value = {"input": encode(input, "the resume input"), "approved": approved,
+                 "actor": actor, "comment": comment}
+        run.emit(T.TASK_RESUMED, pause.name, pause.id, value, pause.parent_id)
+
+    def request_retry(self, execution_id: str, *, actor: str | None = None) -> ExecutionRecord:
+        """Queue a failed execution to run again from its last successful state."""
+        run, lease = self._session(execution_id)
+        try:
+            rec = run.record
+            if rec.status != Status.FAILED:
+                raise InvalidStateError(
+                    f"Execution {execution_id} is {rec.status}: only a failed execution can "
+                    "be retried.", status=rec.status)
+            run.emit(T.WORKFLOW_QUEUED, rec.workflow, rec.id,
+                       {"reason": "retry", "actor": actor}, durable=True)
+            return run.record
+        finally:
+            self.store.release(lease)
+
+    def cancel(self, execution_id: str, *, actor: str | None = None) -> ExecutionRecord:
+        """Cancel now if nothing runs it; else flag it and its worker stops it within ~1 s."""
+        for _ in range(2):
+            claimed = self._claim(execution_id)
+            if claimed is not None:
+                lease, record = claimed
+                try:
+                    if record.status in Status.FINISHED:
+                        raise InvalidStateError(
+                            f"Execution {execution_id} already {record.status}: there is "
+                            "nothing to cancel.", status=record.status)
+                    run = Run(self, lease, record, self.store.events(execution_id))
+                    run.emit(T.WORKFLOW_CANCELLED, record.workflow, record.id,
+                               {"actor": actor or record.cancel_actor}, durable=True)
+                    return run.record
+                finally:
+                    self.store.release(lease)
+            rec = self.store.request_cancel(execution_id, actor)
+            if rec.status in Status.FINISHED:
+                raise InvalidStateError(
+                    f"Execution {execution_id} already {rec.status}: there is nothing to "
+                    "cancel.", status=rec.status)
+            if rec.lease_is_live():
+                return rec
+        return self.store.get(execution_id)
+
+    def recover(self, execution_id: str) -> ExecutionRecord | None:
+        """For reapers: mark a running execution whose lease expired as interrupted.
+
+        Returns the record when it should be run again, None otherwise (the
+        lease is live again, it was not running, or it may not recover and
+        is now failed).
+        """
+        claimed = self.store.claim(execution_id, self.owner, self.lease_seconds)
+        if claimed is None:
+            return None
+        lease, record = claimed
+        try:
+            if record.status not in (Status.RUNNING, Status.CANCELLING):
+                return None
+            run = Run(self, lease, record, self.store.events(execution_id))
+            if record.cancel_requested:
+                run.emit(T.WORKFLOW_CANCELLED, record.workflow, record.id,
+                           {"actor": record.cancel_actor}, durable=True)
+                return None
+            return run.record if self._note_interruption(run) else None
+        finally:
+            self.store.release(lease)
+
+
+def validate_pause_input(pause: TaskRecord, input: Any) -> None:
+    schema = (pause.paused or {}).get("schema")
+    if not schema:
+        return
+    try:
+        import jsonschema
+    except ImportError:  # pragma: no cover - jsonschema is a dependency
+        return
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(input),
+                    key=lambda e: list(e.path))
+    if errors:
+        from flux.errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"Input for pause '{pause.name}' does not match its schema: "
+            + "; ".join(f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}"
+                        for e in errors),
+            errors=[{"path": list(e.path), "message": e.message} for e in errors])

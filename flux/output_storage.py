@@ -1,0 +1,98 @@
+"""Where outputs live: inline in the event (default) or somewhere else.
+
+``@task.with_options(output_storage=LocalFileStorage("/data/out"))`` stores
+the task's result through the storage and records only a reference
+``{"$t": "ref", "storage": <name>, "ref": <what store() returned>}`` in the
+event. ``ctx.output`` and replay read the real value back with
+:meth:`OutputStorage.retrieve`. The Django runtime adds a storage backed by
+Django's file storage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from flux.serialization import decode, encode
+
+_STORAGES: dict[str, OutputStorage] = {}
+
+
+class OutputStorage:
+    """Base class. ``store`` returns a JSON-compatible reference."""
+
+    #: A stable name; references carry it so any process can resolve them.
+    name = "inline"
+
+    def __init__(self) -> None:
+        register_storage(self)
+
+    def store(self, key: str, value: Any) -> Any:
+        raise NotImplementedError
+
+    def retrieve(self, ref: Any) -> Any:
+        raise NotImplementedError
+
+
+class InlineOutputStorage(OutputStorage):
+    """Keeps the value in the event itself."""
+
+    name = "inline"
+
+    def store(self, key: str, value: Any) -> Any:
+        return encode(value, f"output {key}")
+
+    def retrieve(self, ref: Any) -> Any:
+        return decode(ref)
+
+
+class LocalFileStorage(OutputStorage):
+    """One JSON file per output under ``path``."""
+
+    def __init__(self, path: str | os.PathLike, name: str | None = None) -> None:
+        self.path = Path(path)
+        self.name = name or f"file:{self.path}"
+        super().__init__()
+
+    def store(self, key: str, value: Any) -> Any:
+        safe = key.replace("/", "__").replace(":", "_")
+        target = self.path / f"{safe}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(encode(value, f"output {key}")))
+        os.replace(tmp, target)
+        return {"file": target.name}
+
+    def retrieve(self, ref: Any) -> Any:
+        return decode(json.loads((self.path / ref["file"]).read_text()))
+
+
+def register_storage(storage: OutputStorage) -> None:
+    _STORAGES[storage.name] = storage
+
+
+def get_storage(name: str) -> OutputStorage | None:
+    return _STORAGES.get(name)
+
+
+def make_ref(storage: OutputStorage, key: str, value: Any) -> Any:
+    """The encoded form of ``value`` as recorded in an event."""
+    if storage is None or isinstance(storage, InlineOutputStorage):
+        return encode(value, f"output of {key}")
+    return {"$t": "ref", "storage": storage.name, "ref": storage.store(key, value)}
+
+
+def resolve(encoded: Any, storage: OutputStorage | None = None) -> Any:
+    """Decode an event value, following an output-storage reference."""
+    if isinstance(encoded, dict) and encoded.get("$t") == "ref":
+        target = storage if storage is not None and storage.name == encoded.get("storage") \
+            else get_storage(encoded.get("storage", ""))
+        if target is None:
+            raise LookupError(
+                f"Output stored in '{encoded.get('storage')}' but no such storage is "
+                "configured in this process."
+            )
+        return target.retrieve(encoded["ref"])
+    return decode(encoded)

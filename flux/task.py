@@ -1,0 +1,353 @@
+"""``@task``: a unit of work whose result is recorded once and replayed after.
+
+Calling a task returns an awaitable. Its id is fixed at call time (so the
+order of calls, not of their scheduling, decides it): the task's name and a
+hash of its normalized arguments and parent task, plus ``~N`` for the N-th
+repeat of an identical call under the same parent. ``f(1)`` and ``f(x=1)``
+are the same call.
+
+Inside a workflow the task runs with its options: a timeout per attempt
+(sync functions run in a worker thread, so they time out too; the thread is
+abandoned and finishes on its own, its result discarded), retries with
+exponential backoff, then on final failure the rollback (clean-up) and the
+fallback (whose value becomes the result), in that order. Outside a workflow
+a task is still callable and applies the same options, recording nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from flux.domain.events import ExecutionEventType as T
+from flux.engine import Run, _mark_failed, current_node, current_run, current_task
+from flux.errors import ExecutionError, ExecutionTimeoutError, RetryError
+from flux.output_storage import OutputStorage
+from flux.serialization import decode_error, encode, encode_error
+
+#: Every task defined in this process, by name (the API's task catalogue).
+task_registry: dict[str, Task] = {}
+
+_OPTION_NAMES = ("name", "retry_max_attempts", "retry_delay", "retry_backoff", "timeout",
+                 "fallback", "rollback", "secret_requests", "output_storage", "description")
+
+
+class Task:
+    """A function wrapped as a task. Create with ``@task`` or ``@task.with_options``."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        *,
+        name: str | None = None,
+        retry_max_attempts: int = 0,
+        retry_delay: float = 1,
+        retry_backoff: float = 2,
+        timeout: float | None = None,
+        fallback: Callable[..., Any] | None = None,
+        rollback: Callable[..., Any] | None = None,
+        secret_requests: Sequence[str] = (),
+        output_storage: OutputStorage | None = None,
+        description: str | None = None,
+        register: bool = True,
+    ) -> None:
+        if isinstance(func, Task):
+            func = func.func
+        if not callable(func):
+            raise TypeError(f"@task needs a function, got {func!r}")
+        if retry_max_attempts < 0 or retry_delay < 0 or retry_backoff <= 0:
+            raise ValueError(
+                f"Task '{name or func.__name__}': retry_max_attempts and retry_delay must be "
+                ">= 0 and retry_backoff > 0")
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"Task '{name or func.__name__}': timeout must be > 0 seconds")
+        self.func = func
+        self.name = name or func.__name__
+        self.retry_max_attempts = int(retry_max_attempts)
+        self.retry_delay = retry_delay
+        self.retry_backoff = retry_backoff
+        self.timeout = timeout
+        self.fallback = fallback
+        self.rollback = rollback
+        self.secret_requests = tuple(secret_requests)
+        self.output_storage = output_storage
+        self.description = description or inspect.getdoc(func) or ""
+        self.is_async = inspect.iscoroutinefunction(func)
+        self.signature = inspect.signature(func)
+        self.accepts_secrets = "secrets" in self.signature.parameters
+        functools.update_wrapper(self, func)
+        if register:
+            task_registry[self.name] = self
+
+    def options(self) -> dict[str, Any]:
+        return {"retry_max_attempts": self.retry_max_attempts, "retry_delay": self.retry_delay,
+                "retry_backoff": self.retry_backoff, "timeout": self.timeout,
+                "fallback": _callable_name(self.fallback),
+                "rollback": _callable_name(self.rollback),
+                "secret_requests": list(self.secret_requests)}
+
+    def with_options(self, **options: Any) -> Task:
+        """A copy of this task with some options changed (same function)."""
+        unknown = set(options) - set(_OPTION_NAMES)
+        if unknown:
+            raise TypeError(f"Unknown task option(s): {', '.join(sorted(unknown))}")
+        current = {k: getattr(self, k) for k in _OPTION_NAMES}
+        current.update(options)
+        return Task(self.func, register=False, **current)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"Task '{self.name}' called with bad arguments: {exc}") from None
+        bound.apply_defaults()
+        run = current_run.get()
+        if run is None:
+            return self._execute(None, None, None, None, bound)
+        arguments = {k: v for k, v in bound.arguments.items() if k != "secrets"}
+        encoded = encode(arguments, f"the arguments of task '{self.name}'")
+        parent = current_task.get()
+        node = current_node.get()
+        task_id = run.task_id(self.name, encoded, parent, node)
+        return self._execute(run, task_id, parent, node, bound, encoded)
+
+    def map(self, items: Iterable[Any]) -> Any:
+        """Run the task once per item, concurrently; results in the items' order."""
+        from flux.tasks import parallel
+
+        return parallel(*(self(item) for item in items))
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name}>"
+
+    # execution -------------------------------------------------------------
+    async def _execute(self, run: Run | None, task_id: str | None, parent: str | None,
+                       node: str | None, bound: inspect.BoundArguments,
+                       encoded: Any = None) -> Any:
+        rec = None
+        if run is not None:
+            rec = run.index.tasks.get(task_id)
+            if rec is not None and rec.done:
+                return run.replayed(rec, self.output_storage)
+            if rec is None:
+                await run.check_divergence(parent, task_id)
+        token = current_task.set(task_id) if run is not None else None
+        node_token = current_node.set(None)
+        try:
+            return await self._attempts(run, task_id, parent, node, bound, encoded, rec)
+        finally:
+            current_node.reset(node_token)
+            if token is not None:
+                current_task.reset(token)
+
+    def _record(self, run: Run | None, type: T, task_id: str | None, parent: str | None,
+                value: Any = None, attempt: int = 0, durable: bool = False) -> None:
+        if run is not None:
+            run.emit(type, self.name, task_id, value, parent, attempt, durable)
+
+    async def _attempts(self, run, task_id, parent, node, bound, encoded, rec) -> Any:
+        if run is not None and (rec is None or not rec.started):
+            value: dict[str, Any] = {"input": encoded}
+            if node is not None:
+                value["node"] = node
+            run.emit(T.TASK_STARTED, self.name, task_id, value, parent)
+        secrets: dict[str, str] = {}
+        if self.secret_requests:
+            try:
+                secrets = (run.secrets(list(self.secret_requests)) if run is not None else
+                           _default_secrets(self.secret_requests))
+            except ExecutionError as exc:
+                return await self._give_up(run, task_id, parent, bound, secrets, exc, 1)
+            if self.accepts_secrets:
+                bound.arguments["secrets"] = secrets
+        max_attempts = 1 + self.retry_max_attempts
+        attempt = rec.attempt if rec is not None else 1
+        if rec is not None and rec.exhausted:
+            exc = decode_error(rec.last_error) if rec.last_error else ExecutionError()
+            return await self._give_up(run, task_id, parent, bound, secrets, exc, attempt)
+        if rec is not None and attempt > 1 and rec.attempt_started_at is not None:
+            due = rec.attempt_started_at.timestamp() + rec.retry_delay
+            wait = due - datetime.now(UTC).timestamp()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        while True:
+            try:
+                result = await self._invoke(bound, task_id)
+                if run is not None:
+                    output = run.encode_output(self.output_storage, f"{run.record.id}/{task_id}",
+                                               result, f"the result of task '{self.name}'")
+            except Exception as exc:  # BaseException signals (cancel, suspend) pass through
+                error = encode_error(exc) if run is not None else None
+                final = attempt >= max_attempts
+                if attempt > 1:
+                    self._record(run, T.TASK_RETRY_FAILED, task_id, parent,
+                                 {"error": error, "final": final}, attempt)
+                if final:
+                    return await self._give_up(run, task_id, parent, bound, secrets, exc,
+                                               attempt)
+                delay = self.retry_delay * self.retry_backoff ** (attempt - 1)
+                attempt += 1
+                self._record(run, T.TASK_RETRY_STARTED, task_id, parent,
+                             {"delay": delay, "error": error}, attempt, durable=True)
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                continue
+            if run is None:
+                return result
+            if attempt > 1:
+                self._record(run, T.TASK_RETRY_COMPLETED, task_id, parent, None, attempt)
+            self._record(run, T.TASK_COMPLETED, task_id, parent, output, attempt, durable=True)
+            return result
+
+    async def _invoke(self, bound: inspect.BoundArguments, task_id: str | None) -> Any:
+        args, kwargs = bound.args, bound.kwargs
+        if self.is_async:
+            if self.timeout is None:
+                return await self.func(*args, **kwargs)
+            try:
+                async with asyncio.timeout(self.timeout) as cm:
+                    return await self.func(*args, **kwargs)
+            except TimeoutError:
+                if cm.expired():
+                    raise ExecutionTimeoutError("task", self.name, task_id, self.timeout) from None
+                raise
+        result = await _in_thread(self.func, args, kwargs, self.timeout,
+                                  lambda: ExecutionTimeoutError("task", self.name, task_id,
+                                                                self.timeout))
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def _give_up(self, run, task_id, parent, bound, secrets, exc, attempt) -> Any:
+        """Every attempt failed: rollback, then fallback, else raise."""
+        if self.rollback is not None:
+            self._record(run, T.TASK_ROLLBACK_STARTED, task_id, parent, None, attempt)
+            try:
+                await _call_handler(self.rollback, bound, secrets)
+            except Exception as rb_exc:
+                self._record(run, T.TASK_ROLLBACK_FAILED, task_id, parent,
+                             encode_error(rb_exc) if run else None, attempt)
+            else:
+                self._record(run, T.TASK_ROLLBACK_COMPLETED, task_id, parent, None, attempt)
+        if self.fallback is not None:
+            self._record(run, T.TASK_FALLBACK_STARTED, task_id, parent, None, attempt)
+            try:
+                value = await _call_handler(self.fallback, bound, secrets)
+                if run is not None:
+                    output = run.encode_output(self.output_storage, f"{run.record.id}/{task_id}",
+                                               value, f"the fallback result of '{self.name}'")
+            except Exception as fb_exc:
+                self._record(run, T.TASK_FALLBACK_FAILED, task_id, parent,
+                             encode_error(fb_exc) if run else None, attempt)
+                fb_exc.__context__ = exc
+                exc = fb_exc
+            else:
+                self._record(run, T.TASK_FALLBACK_COMPLETED, task_id, parent, output, attempt,
+                             durable=True)
+                return value
+        error = self._final_error(exc, attempt, task_id)
+        if run is not None:
+            _mark_failed(error, task_id)
+            self._record(run, T.TASK_FAILED, task_id, parent, encode_error(error), attempt,
+                         durable=True)
+        raise error
+
+    def _final_error(self, exc: Exception, attempts: int, task_id: str | None) -> Exception:
+        if self.retry_max_attempts > 0 and attempts > 1:
+            retry = RetryError(exc, attempts, self.retry_delay, self.retry_backoff,
+                               task_id=task_id, task_name=self.name)
+            return ExecutionError(retry, task_id=task_id, task_name=self.name)
+        if isinstance(exc, ExecutionError):
+            return exc
+        return ExecutionError(exc, task_id=task_id, task_name=self.name)
+
+
+async def _call_handler(handler: Callable[..., Any], bound: inspect.BoundArguments,
+                        secrets: dict[str, str]) -> Any:
+    """Call a fallback or rollback with the task's arguments (and secrets if it takes them)."""
+    args, kwargs = bound.args, dict(bound.kwargs)
+    try:
+        params = inspect.signature(handler).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if "secrets" in params:
+        kwargs["secrets"] = secrets
+    else:
+        kwargs.pop("secrets", None)
+    if isinstance(handler, Task):
+        handler = handler.func
+    if inspect.iscoroutinefunction(handler):
+        return await handler(*args, **kwargs)
+    result = await _in_thread(handler, args, kwargs, None, None)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+async def _in_thread(func, args, kwargs, timeout, timeout_error) -> Any:
+    """Run a blocking function off the event loop (abandoned if it times out)."""
+    loop = asyncio.get_running_loop()
+    if timeout is None:
+        return await loop.run_in_executor(None, functools.partial(func, *args, **kwargs))
+    future: asyncio.Future = loop.create_future()
+
+    def target() -> None:
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            loop.call_soon_threadsafe(_settle, future, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, future, result, None)
+
+    threading.Thread(target=target, daemon=True, name="flux-task").start()
+    try:
+        return await asyncio.wait_for(future, timeout)
+    except TimeoutError:
+        if future.cancelled() or not future.done():
+            raise timeout_error() from None
+        raise
+
+
+def _settle(future: asyncio.Future, result: Any, exc: BaseException | None) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
+def _default_secrets(names: Sequence[str]) -> dict[str, str]:
+    from flux import config
+
+    return config.default_secrets().get_many(names)
+
+
+def _callable_name(fn: Any) -> str | None:
+    if fn is None:
+        return None
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+class _TaskDecorator:
+    """``@task``, ``@task(...)`` and ``@task.with_options(...)``."""
+
+    def __call__(self, func: Callable[..., Any] | None = None, **options: Any) -> Any:
+        if func is None:
+            return lambda f: Task(f, **options)
+        return Task(func, **options)
+
+    def with_options(self, **options: Any) -> Callable[[Callable[..., Any]], Task]:
+        unknown = set(options) - set(_OPTION_NAMES)
+        if unknown:
+            raise TypeError(f"Unknown task option(s): {', '.join(sorted(unknown))}. "
+                            f"Known: {', '.join(_OPTION_NAMES)}")
+        return lambda func: Task(func, **options)
+
+
+task = _TaskDecorator()
