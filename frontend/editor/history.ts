@@ -40,3 +40,9 @@ export function canUndo(history: History<unknown>): boolean {
 export function canRedo(history: History<unknown>): boolean {
   return history.future.length > 0;
 }
+
+/** Changes the present without a new undo step (typing in one field coalesces into one step). */
+export function replacePresent<T>(history: History<T>, next: T): History<T> {
+  if (next === history.present) return history;
+  return { past: history.past, present: next, future: [] };
+}
