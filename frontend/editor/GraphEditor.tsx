@@ -40,6 +40,7 @@ import {
   setEnd,
   setMeta,
   setNodeOptions,
+  setNodeTask,
   setStart,
   toGraph,
   type EdgeRef,
@@ -664,7 +665,7 @@ export function GraphEditor({ graphId: initialId, definition, canEdit, canRun = 
           >
             <Background gap={20} size={1} />
             <Controls showInteractive={false} />
-            <MiniMap pannable zoomable />
+            <MiniMap pannable zoomable style={{ width: 150, height: 100 }} />
           </ReactFlow>
         </div>
         {oneNode ? (
@@ -672,6 +673,8 @@ export function GraphEditor({ graphId: initialId, definition, canEdit, canRun = 
             node={oneNode}
             graph={doc.graph}
             task={tasks?.find((t) => t.name === oneNode.task)}
+            tasks={tasks}
+            onTask={(task) => edit((d) => setNodeTask(d, oneNode.id, task))}
             problems={problemIndex.nodes.get(oneNode.id) ?? []}
             readOnly={!canEdit}
             onRename={(to) => {

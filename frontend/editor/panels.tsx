@@ -143,9 +143,11 @@ export function NodeInspector({
   node,
   graph,
   task,
+  tasks,
   problems,
   readOnly,
   onRename,
+  onTask,
   onStart,
   onEnd,
   onOptions,
@@ -154,9 +156,11 @@ export function NodeInspector({
   node: GraphNodeDef;
   graph: GraphDef;
   task: TaskInfo | undefined;
+  tasks: TaskInfo[] | null;
   problems: readonly string[];
   readOnly: boolean;
   onRename: (to: string) => string | null;
+  onTask: (task: string) => void;
   onStart: () => void;
   onEnd: (isEnd: boolean) => void;
   onOptions: (options: NodeOptions, field: string) => void;
@@ -178,7 +182,18 @@ export function NodeInspector({
         <CommitInput value={node.id} readOnly={readOnly} mono testId="node-id-input" onCommit={(v) => setRenameError(onRename(v.trim()))} />
       </Field>
       <Field label="Task">
-        <div className="flux-input flux-input--mono" data-testid="node-task">{node.task}</div>
+        {readOnly || !tasks ? (
+          <div className="flux-input flux-input--mono" data-testid="node-task">{node.task}</div>
+        ) : (
+          <select className="flux-input flux-input--mono" value={node.task} onChange={(e) => onTask(e.target.value)} data-testid="node-task">
+            {!tasks.some((t) => t.name === node.task) && <option value={node.task}>{node.task} (unknown)</option>}
+            {tasks.map((t) => (
+              <option key={t.name} value={t.name}>
+                {t.name}
+              </option>
+            ))}
+          </select>
+        )}
       </Field>
       {task?.doc && <p className="flux-muted" style={{ fontSize: 12, marginTop: -4 }}>{task.doc}</p>}
       {!readOnly && (

@@ -216,7 +216,7 @@ export function GraphView({ graph, executionId = null, events = [], apiBase = '/
           >
             <Background gap={20} size={1} />
             <Controls showInteractive={false} />
-            <MiniMap pannable zoomable nodeClassName={minimapClass} />
+            <MiniMap pannable zoomable style={{ width: 150, height: 100 }} nodeClassName={minimapClass} />
           </ReactFlow>
         </div>
         {selectedDef && (

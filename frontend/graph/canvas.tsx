@@ -73,6 +73,7 @@ function FluxNodeView({ data, selected }: NodeProps<FluxFlowNode>) {
   return (
     <div className={classes.join(' ')} data-testid={`node-${nodeId}`} data-state={state} title={errors?.join('\n')}>
       <Handle type="target" position={Position.Top} isConnectable={!isStart} />
+      {(isStart || isEnd || state) && (
       <div className="flux-node__top">
         {isStart && (
           <span className="flux-tag flux-tag--start" data-testid={`start-marker-${nodeId}`}>
@@ -91,6 +92,7 @@ function FluxNodeView({ data, selected }: NodeProps<FluxFlowNode>) {
           </span>
         )}
       </div>
+      )}
       <div className="flux-node__task">{task}</div>
       <div className="flux-node__meta">
         <span className="flux-node__id">{nodeId}</span>
@@ -111,7 +113,11 @@ export const FluxNode = memo(FluxNodeView);
 
 function ConditionEdgeView(props: EdgeProps<FluxFlowEdge>) {
   const { id, source, target, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, data, selected, markerEnd } = props;
-  const [path, labelX, labelY] = getBezierPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
+  const [path, midX, midY] = getBezierPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
+  // Labels sit between the middle and the target, so the labels of edges
+  // fanning out of one node do not cover each other.
+  const labelX = (midX + targetX) / 2;
+  const labelY = (midY + targetY) / 2;
   const errors = data?.errors ?? [];
   const condition = data?.condition ?? null;
   const classes = ['flux-edge'];

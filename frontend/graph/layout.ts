@@ -24,7 +24,7 @@ export function layoutGraph(
   options: LayoutOptions = {},
 ): Record<string, XY> {
   const g = new dagre.graphlib.Graph({ multigraph: false });
-  g.setGraph({ rankdir: options.direction ?? 'TB', nodesep: options.nodeSeparation ?? 40, ranksep: options.rankSeparation ?? 70, marginx: 20, marginy: 20 });
+  g.setGraph({ rankdir: options.direction ?? 'TB', nodesep: options.nodeSeparation ?? 40, ranksep: options.rankSeparation ?? 90, marginx: 20, marginy: 20 });
   g.setDefaultEdgeLabel(() => ({}));
   const ids = new Set<string>();
   for (const node of nodes) {

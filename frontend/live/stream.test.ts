@@ -312,7 +312,7 @@ describe('LiveStream', () => {
 
   it('polls a list endpoint for list streams', async () => {
     const seen: unknown[] = [];
-    const fetch = vi.fn(async () => new Response(JSON.stringify({ items: [{ id: 2 }, { id: 1 }], next: null })));
+    const fetch = vi.fn(async (_url: string) => new Response(JSON.stringify({ items: [{ id: 2 }, { id: 1 }], next: null })));
     const stream = LiveStream.forExecutions({
       socketFactory: (url) => new FakeSocket(url),
       fetch,
