@@ -1,1 +1,227 @@
-"""Models of the executions app."""
+"""Workflows, executions and their events, stored by Django.
+
+An :class:`Execution` row is the projection of its log (the :class:`Event`
+rows) plus the bookkeeping of the lease that decides which worker may write
+it. The engine (``flux``) owns the state transitions; these models convert to
+and from its :class:`~flux.store.ExecutionRecord` and give the JSON shapes of
+the public contract (``to_dict``). ``executions.store.DjangoStore`` is the
+only writer of executions and events.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import models
+
+from flux.domain.events import ExecutionEvent, ExecutionEventType
+from flux.projection import Status
+from flux.store import ExecutionRecord
+
+
+class Workflow(models.Model):
+    """A workflow known to this deployment (synced from the flux registry)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True, default="")
+    source = models.TextField(blank=True, default="")
+    module = models.CharField(max_length=300, blank=True, default="")
+    version = models.CharField(max_length=40, blank=True, default="",
+                               help_text="Short sha of the source.")
+    input_schema = models.JSONField(null=True, blank=True)
+    options = models.JSONField(default=dict, blank=True, help_text=(
+        "durable, max_recovery_attempts, recover_on_worker_loss, secret_requests"))
+    graphs = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "module": self.module,
+            "version": self.version,
+            "input_schema": self.input_schema,
+            "options": self.options,
+            "graphs": self.graphs,
+            "is_active": self.is_active,
+            "updated_at": _iso(self.updated_at),
+        }
+
+
+#: Fields of Execution that mirror ExecutionRecord one to one (``parent`` aside).
+RECORD_FIELDS = (
+    "id", "workflow", "input", "status", "output", "error", "created_at", "started_at",
+    "finished_at", "recovery_attempts", "max_recovery_attempts", "recover_on_worker_loss",
+    "durable", "last_seq", "lease_owner", "lease_expires", "fence", "cancel_requested",
+    "cancel_actor", "wake_at", "worker", "actor", "meta",
+)
+
+
+class Execution(models.Model):
+    """One run of a workflow: the projection of its event log, and its lease."""
+
+    class StatusChoices(models.TextChoices):
+        CREATED = Status.CREATED
+        QUEUED = Status.QUEUED
+        RUNNING = Status.RUNNING
+        PAUSED = Status.PAUSED
+        SLEEPING = Status.SLEEPING
+        INTERRUPTED = Status.INTERRUPTED
+        COMPLETED = Status.COMPLETED
+        FAILED = Status.FAILED
+        CANCELLING = Status.CANCELLING
+        CANCELLED = Status.CANCELLED
+
+    id = models.CharField(primary_key=True, max_length=64)
+    # A name, not a foreign key: executions outlive the code that defined them.
+    workflow = models.CharField(max_length=200, db_index=True)
+    workflow_version = models.CharField(max_length=40, blank=True, default="")
+    status = models.CharField(max_length=16, choices=StatusChoices.choices,
+                              default=Status.CREATED)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    recovery_attempts = models.PositiveIntegerField(default=0)
+    max_recovery_attempts = models.PositiveIntegerField(default=3)
+    recover_on_worker_loss = models.BooleanField(default=True)
+    durable = models.BooleanField(default=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="reruns")
+    last_seq = models.PositiveIntegerField(default=0)
+    # The lease: who may write this execution's events, until when, and the
+    # fencing counter that goes up on each claim.
+    lease_owner = models.CharField(max_length=200, null=True, blank=True)
+    lease_expires = models.FloatField(null=True, blank=True, help_text="Epoch seconds.")
+    fence = models.PositiveBigIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    cancel_actor = models.CharField(max_length=150, null=True, blank=True)
+    wake_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    #: When a wake-up message was last put on the queue (the reaper resends lost ones).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, null=True, blank=True)
+    actor = models.CharField(max_length=150, null=True, blank=True)
+    meta = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="execution_status_created"),
+            models.Index(fields=["workflow", "-created_at"], name="execution_wf_created"),
+            models.Index(fields=["-created_at", "-id"], name="execution_created_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} {self.id} ({self.status})"
+
+    # the engine's view ---------------------------------------------------------
+    def record(self) -> ExecutionRecord:
+        """This row as the engine's :class:`ExecutionRecord`."""
+        kw = {name: getattr(self, name) for name in RECORD_FIELDS}
+        kw["parent_id"] = self.parent_id
+        kw["meta"] = kw["meta"] or {}
+        return ExecutionRecord(**kw)
+
+    @classmethod
+    def from_record(cls, record: ExecutionRecord, **extra: Any) -> Execution:
+        """An unsaved row for ``record`` (``extra``: workflow_version, enqueued_at...)."""
+        kw = {name: getattr(record, name) for name in RECORD_FIELDS}
+        kw["meta"] = kw["meta"] or {}
+        return cls(parent_id=record.parent_id, **kw, **extra)
+
+    # state ---------------------------------------------------------------------
+    @property
+    def has_finished(self) -> bool:
+        return self.status in Status.FINISHED
+
+    def lease_is_live(self, now: float | None = None) -> bool:
+        return self.record().lease_is_live(now)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The execution as JSON (the API's and ``flux ... --json``'s shape)."""
+        return record_dict(self.record(), workflow_version=self.workflow_version)
+
+
+def record_dict(rec: ExecutionRecord, **extra: Any) -> dict[str, Any]:
+    """The public JSON shape of an execution, from an ExecutionRecord."""
+    out = {
+        "id": rec.id,
+        "workflow": rec.workflow,
+        "status": rec.status,
+        "input": rec.input,
+        "output": rec.output,
+        "error": rec.error,
+        "created_at": _iso(rec.created_at),
+        "started_at": _iso(rec.started_at),
+        "finished_at": _iso(rec.finished_at),
+        "recovery_attempts": rec.recovery_attempts,
+        "max_recovery_attempts": rec.max_recovery_attempts,
+        "recover_on_worker_loss": rec.recover_on_worker_loss,
+        "durable": rec.durable,
+        "parent_id": rec.parent_id,
+        "last_seq": rec.last_seq,
+        "cancel_requested": rec.cancel_requested,
+        "wake_at": _iso(rec.wake_at),
+        "worker": rec.worker,
+        "actor": rec.actor,
+    }
+    out.update(extra)
+    return out
+
+
+class Event(models.Model):
+    """One entry of an execution's log. ``seq`` starts at 1 with no gaps."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=40, help_text="An ExecutionEventType name.")
+    name = models.CharField(max_length=200)
+    source_id = models.CharField(max_length=200)
+    parent_id = models.CharField(max_length=200, null=True, blank=True)
+    attempt = models.PositiveIntegerField(default=0)
+    value = models.JSONField(null=True, blank=True)
+    time = models.DateTimeField()
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "seq"], name="event_execution_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id}#{self.seq} {self.type}"
+
+    def event(self) -> ExecutionEvent:
+        """This row as the engine's :class:`ExecutionEvent`."""
+        return ExecutionEvent(ExecutionEventType(self.type), self.name, self.source_id,
+                              self.value, self.time, self.seq, self.execution_id,
+                              self.parent_id, self.attempt)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "name": self.name,
+            "source_id": self.source_id,
+            "parent_id": self.parent_id,
+            "attempt": self.attempt,
+            "value": self.value,
+            "time": _iso(self.time),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()

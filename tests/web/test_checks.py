@@ -22,5 +22,5 @@ def test_the_embedded_shape_is_fine():
     assert shape_messages(SQLITE, IN_MEMORY) == []
 
 
-def test_the_running_configuration_passes_its_checks():
+def test_the_running_configuration_passes_its_checks(db):  # JSONField checks query SQLite
     call_command("check", fail_level="WARNING")

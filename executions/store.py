@@ -1,0 +1,289 @@
+"""The engine's store on Django's database (SQLite or PostgreSQL).
+
+:class:`DjangoStore` implements :class:`flux.store.Store` over the
+``Execution`` and ``Event`` models and passes the store contract
+(``tests/engine/store_contract.py``). Design points:
+
+* **Threads.** The engine calls its store synchronously from inside its
+  asyncio loop, where Django refuses ORM calls (``SynchronousOnlyOperation``).
+  So when the calling thread runs an event loop, the store hands the call to
+  one thread it owns (no loop there) and waits for it; elsewhere (a view, a
+  management command) it runs inline, in the caller's connection and
+  transaction. ``close()`` closes the store thread's connection.
+* **Append is one transaction**: a conditional UPDATE of the execution row
+  (fence, lease owner and ``last_seq`` must match, so a replaced worker writes
+  nothing and the log can have no gap) that merges the pending cancel flag as
+  :func:`flux.store.merge_cancel_flag` does, then one multi-row INSERT of the
+  events. Both statements are written in SQL through Django's connection: the
+  cost is O(1) in the history's length and close to one commit.
+* **Live layer.** After each commit the new events are announced with
+  :data:`executions.signals.events_committed` (only when someone listens).
+* ``runnable_only=True`` (the workers' stores) makes ``claim`` succeed only on
+  executions a queue message may run: never a paused or failed one (running
+  those would resume or retry them without anyone asking), and a sleeping one
+  only when it is due. A duplicate or stale message then does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, connections, transaction
+from django.db.models import F, Q
+
+from executions.models import Event, Execution, record_dict
+from executions.signals import events_committed
+from flux.domain.events import ExecutionEvent, ExecutionEventType
+from flux.errors import ExecutionNotFoundError, LeaseLostError
+from flux.projection import Status
+from flux.store import ExecutionRecord, Lease, Store
+
+R = TypeVar("R")
+
+#: A sleeping execution may be claimed this many seconds before it is due.
+WAKE_SLACK = 1.0
+_CLAIMABLE = (Status.CREATED, Status.QUEUED, Status.INTERRUPTED, Status.RUNNING,
+              Status.CANCELLING)
+_EVENT_COLUMNS = ("execution_id", "seq", "type", "name", "source_id", "parent_id", "attempt",
+                  "value", "time")
+
+
+class DjangoStore(Store):
+    """Executions and events in Django models. See the module docstring."""
+
+    def __init__(self, using: str = "default", *, runnable_only: bool = False) -> None:
+        self.using = using
+        self.runnable_only = runnable_only
+        self._pool: ThreadPoolExecutor | None = None
+        self._thread_id: int | None = None
+        self._lock = threading.Lock()
+        self._sql: dict[str, str] = {}
+
+    # threads -------------------------------------------------------------------
+    def _call(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run ``fn`` here, or on the store's thread when this one runs an event loop."""
+        if threading.get_ident() == self._thread_id:
+            return fn(*args)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return fn(*args)
+        return self._executor().submit(fn, *args).result()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        pool = self._pool
+        if pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="flux-store")
+                    self._thread_id = self._pool.submit(threading.get_ident).result()
+                pool = self._pool
+        return pool
+
+    def close(self) -> None:
+        """Close the store thread's database connection and stop the thread."""
+        with self._lock:
+            pool, self._pool, self._thread_id = self._pool, None, None
+        if pool is not None:
+            pool.submit(connections.close_all).result()
+            pool.shutdown(wait=True)
+
+    # SQL helpers ---------------------------------------------------------------
+    @property
+    def _conn(self):
+        return connections[self.using]
+
+    def _json(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return self._conn.ops.adapt_json_value(value, None)
+
+    def _dt(self, value: datetime | None) -> Any:
+        return self._conn.ops.adapt_datetimefield_value(value)
+
+    def _statement(self, name: str) -> str:
+        sql = self._sql.get(name)
+        if sql is None:
+            qn = self._conn.ops.quote_name
+            ex, ev = qn(Execution._meta.db_table), qn(Event._meta.db_table)
+            sql = self._sql[name] = {
+                # Projection and cancel-flag merge (see flux.store.merge_cancel_flag);
+                # matches only while the lease is ours and the log ends where we think.
+                "append": (
+                    f"UPDATE {ex} SET "
+                    "status = CASE WHEN %s THEN %s WHEN cancel_requested THEN %s ELSE %s END, "
+                    "cancel_requested = CASE WHEN %s THEN %s ELSE cancel_requested END, "
+                    "output = %s, error = %s, started_at = %s, finished_at = %s, "
+                    "recovery_attempts = %s, last_seq = %s, wake_at = %s "
+                    "WHERE id = %s AND fence = %s AND lease_owner = %s AND last_seq = %s "
+                    "RETURNING status, cancel_requested"
+                ),
+                "insert": (
+                    f"INSERT INTO {ev} ({', '.join(qn(c) for c in _EVENT_COLUMNS)}) VALUES "
+                ),
+            }[name]
+        return sql
+
+    def _execution(self, execution_id: str) -> Execution:
+        try:
+            return Execution.objects.using(self.using).get(pk=execution_id)
+        except Execution.DoesNotExist:
+            raise ExecutionNotFoundError(execution_id) from None
+
+    # the interface ---------------------------------------------------------------
+    def create(self, record: ExecutionRecord) -> None:
+        self._call(self._create, record)
+
+    def _create(self, record: ExecutionRecord) -> None:
+        try:
+            with transaction.atomic(using=self.using):
+                Execution.from_record(record).save(using=self.using, force_insert=True)
+        except IntegrityError:
+            raise ValueError(f"Execution '{record.id}' already exists") from None
+
+    def get(self, execution_id: str) -> ExecutionRecord:
+        return self._call(lambda: self._execution(execution_id).record())
+
+    def events(self, execution_id: str, after: int = 0) -> list[ExecutionEvent]:
+        return self._call(self._events, execution_id, after)
+
+    def _events(self, execution_id: str, after: int) -> list[ExecutionEvent]:
+        rows = (Event.objects.using(self.using)
+                .filter(execution_id=execution_id, seq__gt=after).order_by("seq")
+                .values_list("seq", "type", "name", "source_id", "parent_id", "attempt",
+                             "value", "time"))
+        etype = ExecutionEventType
+        out = [ExecutionEvent(etype(t), name, source, value, when, seq, execution_id, parent,
+                              attempt)
+               for seq, t, name, source, parent, attempt, value, when in rows]
+        if not out and after == 0:
+            self._execution(execution_id)  # raises when unknown
+        return out
+
+    def claim(self, execution_id: str, owner: str, lease_seconds: float, *,
+              steal_from: str | None = None) -> tuple[Lease, ExecutionRecord] | None:
+        return self._call(self._claim, execution_id, owner, lease_seconds, steal_from)
+
+    def _claim(self, execution_id, owner, lease_seconds, steal_from):
+        now = time.time()
+        free = Q(lease_owner__isnull=True) | Q(lease_expires__lt=now)
+        if steal_from is not None:
+            free |= Q(lease_owner=steal_from)
+        rows = Execution.objects.using(self.using).filter(free, pk=execution_id)
+        if self.runnable_only:
+            due = datetime.now(UTC) + timedelta(seconds=WAKE_SLACK)
+            rows = rows.filter(Q(status__in=_CLAIMABLE) | Q(
+                Q(wake_at__isnull=True) | Q(wake_at__lte=due), status=Status.SLEEPING))
+        with transaction.atomic(using=self.using):
+            won = rows.update(fence=F("fence") + 1, lease_owner=owner, worker=owner,
+                              lease_expires=now + lease_seconds)
+            rec = self._execution(execution_id).record()
+        if not won:
+            return None
+        return Lease(execution_id, owner, rec.fence), rec
+
+    def append(self, lease: Lease, events: Sequence[ExecutionEvent],
+               record: ExecutionRecord) -> None:
+        self._call(self._append, lease, events, record)
+
+    def _append(self, lease: Lease, events: Sequence[ExecutionEvent],
+                record: ExecutionRecord) -> None:
+        finished = record.status in Status.FINISHED
+        first = events[0].seq - 1 if events else record.last_seq
+        eid = lease.execution_id
+        try:
+            with transaction.atomic(using=self.using):
+                with self._conn.cursor() as cur:
+                    cur.execute(self._statement("append"), (
+                        finished, record.status, Status.CANCELLING, record.status,
+                        finished, False,
+                        self._json(record.output), self._json(record.error),
+                        self._dt(record.started_at), self._dt(record.finished_at),
+                        record.recovery_attempts, record.last_seq, self._dt(record.wake_at),
+                        eid, lease.fence, lease.owner, first))
+                    row = cur.fetchone()
+                    if row is None:
+                        raise LeaseLostError(
+                            f"Lease on {eid} was taken over (or its log moved past "
+                            f"event {first})")
+                    if events:
+                        marks = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                        params: list[Any] = []
+                        for e in events:
+                            params += (eid, e.seq, e.type.value, e.name, e.source_id,
+                                       e.parent_id, e.attempt, self._json(e.value),
+                                       self._dt(e.time))
+                        cur.execute(self._statement("insert")
+                                    + ", ".join([marks] * len(events)), params)
+                if events and events_committed.has_listeners():
+                    announce = _announcement(eid, events, record, row[0], bool(row[1]))
+                    transaction.on_commit(announce, using=self.using, robust=True)
+        except IntegrityError:
+            raise LeaseLostError(f"Events of {eid} were written by someone else") from None
+
+    def renew(self, lease: Lease, lease_seconds: float) -> ExecutionRecord:
+        return self._call(self._renew, lease, lease_seconds)
+
+    def _renew(self, lease: Lease, lease_seconds: float) -> ExecutionRecord:
+        with transaction.atomic(using=self.using):
+            won = (Execution.objects.using(self.using)
+                   .filter(pk=lease.execution_id, fence=lease.fence, lease_owner=lease.owner)
+                   .update(lease_expires=time.time() + lease_seconds))
+            if not won:
+                raise LeaseLostError(f"Lease on {lease.execution_id} was taken over")
+            return self._execution(lease.execution_id).record()
+
+    def release(self, lease: Lease) -> None:
+        self._call(lambda: Execution.objects.using(self.using)
+                   .filter(pk=lease.execution_id, fence=lease.fence, lease_owner=lease.owner)
+                   .update(lease_owner=None, lease_expires=None))
+
+    def request_cancel(self, execution_id: str, actor: str | None = None) -> ExecutionRecord:
+        return self._call(self._request_cancel, execution_id, actor)
+
+    def _request_cancel(self, execution_id: str, actor: str | None) -> ExecutionRecord:
+        (Execution.objects.using(self.using).filter(pk=execution_id)
+         .exclude(status__in=Status.FINISHED)
+         .update(cancel_requested=True, cancel_actor=actor, status=Status.CANCELLING))
+        return self._execution(execution_id).record()
+
+    def list(self, *, status: str | None = None, workflow: str | None = None,
+             limit: int = 100) -> list[ExecutionRecord]:
+        return self._call(self._list, status, workflow, limit)
+
+    def _list(self, status, workflow, limit):
+        rows = Execution.objects.using(self.using).order_by("-created_at", "-id")
+        if status is not None:
+            rows = rows.filter(status=status)
+        if workflow is not None:
+            rows = rows.filter(workflow=workflow)
+        return [row.record() for row in rows[:limit]]
+
+    def expired(self, now: float | None = None, limit: int = 100) -> list[ExecutionRecord]:
+        now = time.time() if now is None else now
+        return self._call(lambda: [
+            row.record() for row in Execution.objects.using(self.using)
+            .filter(status=Status.RUNNING, lease_owner__isnull=False, lease_expires__lt=now)
+            .order_by("lease_expires")[:limit]])
+
+
+def _announcement(execution_id: str, events: Sequence[ExecutionEvent],
+                  record: ExecutionRecord, status: str, cancel_requested: bool
+                  ) -> Callable[[], None]:
+    """A callback sending events_committed with a snapshot taken now (before commit)."""
+    execution = record_dict(record)
+    execution["status"] = status
+    execution["cancel_requested"] = cancel_requested
+    payload = [e.to_dict() for e in events]
+
+    def send() -> None:
+        events_committed.send(sender=DjangoStore, execution_id=execution_id, events=payload,
+                              execution=execution)
+
+    return send

@@ -1,0 +1,22 @@
+"""Test-wide fixtures.
+
+SQLite test databases live in a temporary file rather than in memory: the
+runtime's store works from its own thread and the crash tests from other
+processes, and an in-memory shared-cache database answers concurrent writers
+with "database table is locked" instead of waiting for them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix,
+                                 tmp_path_factory):
+    from django.conf import settings
+
+    for alias, db in settings.DATABASES.items():
+        if db["ENGINE"].endswith("sqlite3"):
+            path = tmp_path_factory.mktemp("sqlite") / f"test_{alias}.sqlite3"
+            db.setdefault("TEST", {})["NAME"] = str(path)
