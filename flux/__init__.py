@@ -20,8 +20,8 @@ from flux.engine import Engine
 from flux.output_storage import InlineOutputStorage, LocalFileStorage, OutputStorage
 from flux.projection import Status
 from flux.store import MemoryStore, Store
-from flux.task import Task, task
-from flux.workflow import Workflow, workflow
+from flux.taskdef import Task, task
+from flux.workflowdef import Workflow, workflow
 
 __all__ = [
     "Engine",

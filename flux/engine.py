@@ -49,7 +49,7 @@ from flux.serialization import SECRET_RESOLVER, decode, decode_error, encode, en
 from flux.store import ExecutionRecord, Lease, Store
 
 if TYPE_CHECKING:
-    from flux.workflow import Workflow
+    from flux.workflowdef import Workflow
 
 log = logging.getLogger("flux")
 
@@ -305,7 +305,7 @@ class Engine:
         return await self.run(record.id, workflow=workflow)
 
     def workflow_for(self, name: str) -> Workflow:
-        from flux.workflow import registry
+        from flux.workflowdef import registry
 
         reg = self._registry if self._registry is not None else registry
         try:

@@ -67,7 +67,7 @@ class Graph:
 
     # building ----------------------------------------------------------------
     def add_node(self, name: str, action: Callable[..., Any], **options: Any) -> Graph:
-        from flux.task import Task
+        from flux.taskdef import Task
 
         if name in self.nodes:
             raise ValueError(f"Graph '{self.name}' already has a node named '{name}'")
@@ -206,7 +206,7 @@ class Graph:
     def __call__(self, input: Any = None) -> Any:
         self.validate()
         if self._task is None:
-            from flux.task import Task
+            from flux.taskdef import Task
 
             graph = self
 

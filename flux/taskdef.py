@@ -30,6 +30,9 @@ from flux.errors import ExecutionError, ExecutionTimeoutError, RetryError
 from flux.output_storage import OutputStorage
 from flux.serialization import decode_error, encode, encode_error
 
+#: How retry delays are waited (a seam for tests; the real thing is asyncio.sleep).
+retry_sleep = asyncio.sleep
+
 #: Every task defined in this process, by name (the API's task catalogue).
 task_registry: dict[str, Task] = {}
 
@@ -174,7 +177,7 @@ class Task:
             due = rec.attempt_started_at.timestamp() + rec.retry_delay
             wait = due - datetime.now(UTC).timestamp()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await retry_sleep(wait)
         while True:
             try:
                 result = await self._invoke(bound, task_id)
@@ -195,7 +198,7 @@ class Task:
                 self._record(run, T.TASK_RETRY_STARTED, task_id, parent,
                              {"delay": delay, "error": error}, attempt, durable=True)
                 if delay > 0:
-                    await asyncio.sleep(delay)
+                    await retry_sleep(delay)
                 continue
             if run is None:
                 return result
@@ -298,11 +301,13 @@ async def _in_thread(func, args, kwargs, timeout, timeout_error) -> Any:
 
     def target() -> None:
         try:
-            result = func(*args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
-            loop.call_soon_threadsafe(_settle, future, None, exc)
-        else:
-            loop.call_soon_threadsafe(_settle, future, result, None)
+            result, exc = func(*args, **kwargs), None
+        except BaseException as e:  # noqa: BLE001 - handed to the awaiting coroutine
+            result, exc = None, e
+        try:
+            loop.call_soon_threadsafe(_settle, future, result, exc)
+        except RuntimeError:
+            pass  # abandoned after a timeout and the loop is gone: nothing waits for it
 
     threading.Thread(target=target, daemon=True, name="flux-task").start()
     try:

@@ -26,7 +26,10 @@ from flux.errors import (
 )
 from flux.graph import Graph
 from flux.serialization import encode, encode_error
-from flux.task import Task, task
+from flux.taskdef import Task, task
+
+#: How a durable sleep waits in-process (a seam for tests; really asyncio.sleep).
+sleep_wait = asyncio.sleep
 
 __all__ = ["Graph", "choice", "now", "parallel", "pause", "pipeline", "randint", "randrange",
            "sleep", "uuid4"]
@@ -203,7 +206,7 @@ async def sleep(duration: timedelta | float | int) -> None:
         limit = run.suspend_sleeps_after
         if limit is not None and remaining > limit:
             raise ExecutionSuspended("sleeping", wake_at)
-        await asyncio.sleep(remaining)
+        await sleep_wait(remaining)
     run.emit(T.TASK_COMPLETED, "sleep", sleep_id, None, parent)
 
 

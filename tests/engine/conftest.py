@@ -1,0 +1,32 @@
+"""Engine tests: no Django, a fresh store per test, and recorded retry delays."""
+
+from __future__ import annotations
+
+import pytest
+
+import flux.config
+import flux.taskdef
+from flux.secrets import DictSecretProvider
+from flux.store import MemoryStore
+
+
+@pytest.fixture(autouse=True)
+def store():
+    """Each test gets an empty in-memory store as the engine's default."""
+    flux.config.reset()
+    store = MemoryStore()
+    flux.config.configure(store=store, secrets=DictSecretProvider({"API_KEY": "s3cr3t-key"}))
+    yield store
+    flux.config.reset()
+
+
+@pytest.fixture
+def delays(monkeypatch):
+    """Retry delays are recorded instead of slept."""
+    waited: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(flux.taskdef, "retry_sleep", fake_sleep)
+    return waited

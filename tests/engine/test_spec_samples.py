@@ -1,0 +1,731 @@
+"""Every code sample of the Flux documents (shared/spec 000, 002, 003), run as written.
+
+Placeholders (``some_task``, ``process_data``, ``custom_storage``...) are filled
+in; each test asserts what the sample's comments promise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+
+import flux.tasks
+from flux import ExecutionContext, LocalFileStorage, WorkflowExecutionContext, task, workflow
+from flux.domain.events import ExecutionEventType
+from flux.errors import (
+    ExecutionError,
+    ExecutionTimeoutError,
+    RetryError,
+    WorkflowNotFoundError,
+)
+from flux.tasks import (
+    Graph,
+    choice,
+    now,
+    parallel,
+    pause,
+    pipeline,
+    randint,
+    randrange,
+    sleep,
+    uuid4 as flux_uuid4,
+)
+
+T = ExecutionEventType
+
+
+def types(ctx) -> list[str]:
+    return [e.type.value for e in ctx.events]
+
+
+# --- 003 Basic Concepts --------------------------------------------------------
+
+
+@task
+async def some_task(value=None):
+    return f"processed {value}"
+
+
+@task
+async def process_data(data=None):
+    return f"data({data})"
+
+
+async def test_basic_workflow_runs_a_task_on_its_input():
+    @workflow
+    async def my_workflow(ctx: ExecutionContext[str]):
+        result = await some_task(ctx.input)
+        return result
+
+    ctx = await my_workflow.run("hello")
+    assert ctx.has_succeeded and ctx.output == "processed hello"
+    assert types(ctx) == ["WORKFLOW_STARTED", "TASK_STARTED", "TASK_COMPLETED",
+                          "WORKFLOW_COMPLETED"]
+
+
+async def test_configured_workflow_takes_name_secrets_and_output_storage(tmp_path, store):
+    custom_storage = LocalFileStorage(tmp_path / "outputs")
+
+    @workflow.with_options(
+        name="custom_workflow",
+        secret_requests=["API_KEY"],
+        output_storage=custom_storage,
+    )
+    async def configured_workflow(ctx: ExecutionContext):
+        result = await some_task()
+        return result
+
+    assert configured_workflow.name == "custom_workflow"
+    ctx = await configured_workflow.run()
+    assert ctx.name == "custom_workflow" and ctx.output == "processed None"
+    assert store.get(ctx.execution_id).output["$t"] == "ref"  # the event keeps a reference
+    assert list((tmp_path / "outputs").iterdir())
+
+
+async def test_workflow_with_pause_point_continues_after_resume():
+    @workflow
+    async def approval_workflow(ctx: ExecutionContext):
+        data = await process_data(ctx.input)
+        await pause("manual_approval")
+        return f"Approved: {data}"
+
+    ctx = await approval_workflow.run("x")
+    assert ctx.is_paused and not ctx.has_finished and ctx.output is None
+    ctx = await approval_workflow.resume(ctx.execution_id)
+    assert ctx.has_succeeded and ctx.output == "Approved: data(x)"
+
+
+async def test_basic_and_configured_tasks(delays):
+    @task
+    async def simple_task(data: str):
+        return data.upper()
+
+    def fallback_function(data):
+        return "fallback"
+
+    def rollback_function(data):
+        pass
+
+    @task.with_options(
+        name="custom_task",
+        retry_max_attempts=3,
+        retry_delay=1,
+        retry_backoff=2,
+        timeout=30,
+        fallback=fallback_function,
+        rollback=rollback_function,
+        secret_requests=["API_KEY"],
+        output_storage=None,
+    )
+    async def complex_task(data: str):
+        return data * 2
+
+    assert await simple_task("abc") == "ABC"  # callable outside workflows too
+    assert complex_task.name == "custom_task"
+
+    @workflow
+    async def wf(ctx: ExecutionContext[str]):
+        return [await simple_task(ctx.input), await complex_task(ctx.input)]
+
+    assert (await wf.run("ab")).output == ["AB", "abab"]
+
+
+async def test_execution_context_properties():
+    seen = {}
+
+    @workflow
+    async def example_workflow(ctx: ExecutionContext[str]):
+        seen.update(execution_id=ctx.execution_id, input_data=ctx.input,
+                    is_finished=ctx.has_finished, has_succeeded=ctx.has_succeeded,
+                    output_data=ctx.output, name=ctx.name, has_failed=ctx.has_failed,
+                    is_paused=ctx.is_paused, events=len(ctx.events))
+        return "ok"
+
+    ctx = await example_workflow.run("in")
+    assert seen == {"execution_id": ctx.execution_id, "input_data": "in", "is_finished": False,
+                    "has_succeeded": False, "output_data": None, "name": "example_workflow",
+                    "has_failed": False, "is_paused": False, "events": 1}
+    assert ctx.has_finished and ctx.has_succeeded and not ctx.has_failed and ctx.output == "ok"
+    assert WorkflowExecutionContext is ExecutionContext
+
+
+def test_event_types_of_the_documents_exist():
+    for name in ["WORKFLOW_STARTED", "WORKFLOW_COMPLETED", "WORKFLOW_FAILED", "WORKFLOW_PAUSED",
+                 "TASK_STARTED", "TASK_COMPLETED", "TASK_FAILED", "TASK_PAUSED",
+                 "TASK_RETRY_STARTED", "TASK_RETRY_COMPLETED", "TASK_RETRY_FAILED",
+                 "TASK_FALLBACK_STARTED", "TASK_FALLBACK_COMPLETED", "TASK_FALLBACK_FAILED",
+                 "TASK_ROLLBACK_STARTED", "TASK_ROLLBACK_COMPLETED", "TASK_ROLLBACK_FAILED"]:
+        assert ExecutionEventType[name].value == name
+
+
+# --- 002 Task System -------------------------------------------------------------
+
+
+async def test_task_receives_requested_secrets_which_never_reach_the_store(store):
+    @task.with_options(name="process_data_with_secret", secret_requests=["API_KEY"])
+    async def complex_task(data: str, secrets: dict = {}):  # noqa: B006 - as in the docs
+        return f"{data}:{secrets['API_KEY']}"
+
+    seen = []
+
+    @workflow
+    async def wf(ctx: ExecutionContext[str]):
+        value = await complex_task(ctx.input)
+        seen.append(value)
+        return value
+
+    ctx = await wf.run("d")
+    assert seen == ["d:s3cr3t-key"]  # the workflow gets the real value...
+    assert ctx.output == "d:***"  # ...the record never holds it
+    stored = repr(store.events(ctx.execution_id)) + repr(store.get(ctx.execution_id))
+    assert "s3cr3t-key" not in stored
+
+
+async def test_retry_configuration_waits_1_2_4_seconds(delays):
+    attempts = []
+
+    @task.with_options(retry_max_attempts=3, retry_delay=1, retry_backoff=2)
+    def retrying_task():
+        attempts.append(1)
+        raise ValueError("Task failed")
+
+    @workflow
+    async def wf(ctx):
+        await retrying_task()
+
+    ctx = await wf.run()
+    assert delays == [1, 2, 4]
+    assert len(attempts) == 4  # the first attempt and three retries
+    assert ctx.has_failed
+    error = ctx.error
+    assert error["type"] == "ExecutionError" and error["cause"]["type"] == "RetryError"
+    assert error["cause"]["cause"] == {"type": "ValueError", "module": "builtins",
+                                       "message": "Task failed"}
+    assert types(ctx).count("TASK_RETRY_STARTED") == 3
+    assert types(ctx).count("TASK_RETRY_FAILED") == 3
+
+
+async def test_timeout_configuration_fails_a_blocking_sync_task():
+    @task.with_options(timeout=0.2)
+    def timed_task():
+        time.sleep(3)
+
+    @workflow
+    async def wf(ctx):
+        try:
+            await timed_task()
+        except ExecutionTimeoutError as e:
+            return e.timeout
+
+    started = time.monotonic()
+    ctx = await wf.run()
+    assert time.monotonic() - started < 1.5
+    assert ctx.output == 0.2
+
+
+async def test_fallback_configuration_returns_the_fallback_result():
+    def fallback_handler(input_data):
+        return f"fallback result for {input_data}"
+
+    @task.with_options(fallback=fallback_handler)
+    def task_with_fallback(input_data):
+        raise RuntimeError("nope")
+
+    @workflow
+    async def wf(ctx):
+        return await task_with_fallback(ctx.input)
+
+    ctx = await wf.run("x")
+    assert ctx.output == "fallback result for x"
+    assert "TASK_FALLBACK_COMPLETED" in types(ctx) and "TASK_FAILED" not in types(ctx)
+
+
+async def test_rollback_configuration_cleans_up_then_the_error_propagates():
+    rolled_back = []
+
+    def rollback_handler(input_data):
+        rolled_back.append(input_data)
+
+    @task.with_options(rollback=rollback_handler)
+    def task_with_rollback(input_data):
+        raise ValueError("bad")
+
+    @workflow
+    async def wf(ctx):
+        await task_with_rollback(ctx.input)
+
+    ctx = await wf.run("x")
+    assert rolled_back == ["x"] and ctx.has_failed
+    assert types(ctx)[-4:] == ["TASK_ROLLBACK_STARTED", "TASK_ROLLBACK_COMPLETED", "TASK_FAILED",
+                               "WORKFLOW_FAILED"]
+
+
+@task
+async def task1():
+    return 1
+
+
+@task
+async def task2(x=None):
+    return (x or 0) + 2
+
+
+@task
+async def task3(x=None):
+    return (x or 0) + 3
+
+
+async def test_parallel_execution_returns_results_in_order():
+    @workflow
+    async def parallel_workflow(ctx: WorkflowExecutionContext):
+        results = await parallel(
+            task1(),
+            task2(),
+            task3()
+        )
+        return results
+
+    assert (await parallel_workflow.run()).output == [1, 2, 3]
+
+
+async def test_pipeline_feeds_each_result_to_the_next():
+    @task
+    async def add_one(x):
+        return x + 1
+
+    @workflow
+    async def pipeline_workflow(ctx: WorkflowExecutionContext):
+        result = await pipeline(
+            add_one,
+            task2,
+            task3,
+            input=ctx.input
+        )
+        return result
+
+    assert (await pipeline_workflow.run(10)).output == 16
+
+
+async def test_task_mapping():
+    @task
+    async def process_item(item: str):
+        return item.upper()
+
+    @workflow
+    async def mapping_workflow(ctx: WorkflowExecutionContext):
+        items = ["a", "b", "c"]
+        results = await process_item.map(items)
+        return results
+
+    ctx = await mapping_workflow.run()
+    assert ctx.output == ["A", "B", "C"]
+    assert types(ctx).count("TASK_COMPLETED") == 3
+
+
+async def test_retry_mechanism_with_random_failures_eventually_succeeds(delays):
+    rng = random.Random(7)
+
+    @task.with_options(retry_max_attempts=3, retry_delay=1, retry_backoff=2)
+    def retrying_task():
+        if rng.random() < 0.5:
+            raise ValueError("Task failed")
+        return "success"
+
+    @workflow
+    async def wf(ctx):
+        return await retrying_task()
+
+    ctx = await wf.run()
+    assert ctx.output == "success"
+    assert delays == [1, 2, 4][: len(delays)]
+
+
+async def test_retries_first_then_fallback(delays):
+    calls = []
+
+    def fallback_handler():
+        calls.append("fallback")
+        return "fallback result"
+
+    @task.with_options(fallback=fallback_handler, retry_max_attempts=3)
+    def task_with_fallback():
+        calls.append("try")
+        raise RuntimeError("down")
+
+    @workflow
+    async def wf(ctx):
+        return await task_with_fallback()
+
+    ctx = await wf.run()
+    assert calls == ["try"] * 4 + ["fallback"] and ctx.output == "fallback result"
+
+
+async def test_timeout_then_fallback():
+    @task.with_options(timeout=0.1, fallback=lambda: "fallback result")
+    def timed_task():
+        time.sleep(2)
+
+    @workflow
+    async def wf(ctx):
+        return await timed_task()
+
+    assert (await wf.run()).output == "fallback result"
+
+
+async def test_time_operations_sleep_durably(monkeypatch):
+    slept = []
+
+    async def fake_sleep(seconds):
+        slept.append(seconds)
+
+    monkeypatch.setattr(flux.tasks, "sleep_wait", fake_sleep)
+
+    @workflow
+    async def timing_workflow(ctx: WorkflowExecutionContext):
+        start_time = await now()
+        await sleep(timedelta(seconds=5))
+        end_time = await now()
+        return end_time - start_time
+
+    ctx = await timing_workflow.run()
+    assert ctx.has_succeeded and isinstance(ctx.output, timedelta)
+    assert len(slept) == 1 and 4.5 < slept[0] <= 5
+    started = [e for e in ctx.events if e.type is T.TASK_STARTED and e.name == "sleep"]
+    assert started[0].value["input"] == {"seconds": 5.0}
+
+
+async def test_random_operations_are_recorded():
+    @workflow
+    async def random_workflow(ctx: WorkflowExecutionContext):
+        chosen = await choice(["a", "b", "c"])
+        number = await randint(1, 10)
+        range_num = await randrange(0, 10, 2)
+        return chosen, number, range_num
+
+    ctx = await random_workflow.run()
+    chosen, number, range_num = ctx.output
+    assert chosen in "abc" and 1 <= number <= 10 and range_num in range(0, 10, 2)
+    assert isinstance(ctx.output, tuple)
+
+
+async def test_uuid_generation():
+    @workflow
+    async def id_workflow(ctx: WorkflowExecutionContext):
+        new_id = await flux_uuid4()
+        return new_id
+
+    assert isinstance((await id_workflow.run()).output, uuid.UUID)
+
+
+async def test_workflow_pauses_wait_for_resume():
+    @workflow
+    async def approval_workflow(ctx: WorkflowExecutionContext):
+        result = await process_data()
+        await pause("wait_for_approval")
+        return f"Approved: {result}"
+
+    ctx = await approval_workflow.run()
+    assert ctx.is_paused
+    assert [e.type for e in ctx.events][-2:] == [T.TASK_PAUSED, T.WORKFLOW_PAUSED]
+    ctx = await approval_workflow.run(execution_id=ctx.execution_id)
+    assert ctx.output == "Approved: data(None)"
+
+
+@task
+def get_name(input: str) -> str:
+    return input
+
+
+@task
+def say_hello(name: str) -> str:
+    return f"Hello, {name}"
+
+
+async def test_graph_hello_world():
+    @workflow
+    async def graph_workflow(ctx: WorkflowExecutionContext[str]):
+        hello = (
+            Graph("hello_world")
+            .add_node("get_name", get_name)
+            .add_node("say_hello", say_hello)
+            .add_edge("get_name", "say_hello")
+            .start_with("get_name")
+            .end_with("say_hello")
+        )
+        return await hello(ctx.input)
+
+    ctx = await graph_workflow.run("Joe")
+    assert ctx.output == "Hello, Joe"
+    graph_event = next(e for e in ctx.events if e.type is T.GRAPH_STARTED)
+    assert graph_event.value["graph"]["nodes"] == [
+        {"id": "get_name", "task": "get_name", "options": {}},
+        {"id": "say_hello", "task": "say_hello", "options": {}}]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(5, {"task2": 7}), (-5, {"task3": -2})])
+async def test_graph_with_conditions_takes_one_branch(value, expected):
+    @task
+    async def task1_func(x):
+        return x
+
+    @task
+    async def task2_func(x):
+        return x + 2
+
+    @task
+    async def task3_func(x):
+        return x + 3
+
+    graph = (
+        Graph("complex_workflow")
+        .add_node("task1", task1_func)
+        .add_node("task2", task2_func)
+        .add_node("task3", task3_func)
+        .add_edge("task1", "task2", condition=lambda result: result > 0)
+        .add_edge("task1", "task3", condition=lambda result: result <= 0)
+        .start_with("task1")
+        .end_with("task2")
+        .end_with("task3")
+        .validate()
+    )
+
+    @workflow
+    async def wf(ctx):
+        return await graph(ctx.input)
+
+    ctx = await wf.run(value)
+    assert ctx.output == next(iter(expected.values()))
+    skipped = [e.value["node"] for e in ctx.events if e.type is T.GRAPH_NODE_SKIPPED]
+    assert skipped == ["task3" if "task2" in expected else "task2"]
+    structure = next(e for e in ctx.events if e.type is T.GRAPH_STARTED).value["graph"]
+    assert structure["edges"][0]["condition"] == "lambda result: result > 0"
+
+
+async def test_error_handling_graph_routes_to_fallback_node():
+    @task
+    async def safe_task(x):
+        return 42  # not a string: the check fails
+
+    @task
+    async def fallback_task(x):
+        return f"recovered from {x}"
+
+    def check_condition(result):
+        return isinstance(result, str)
+
+    graph = (
+        Graph("error_handling")
+        .add_node("task1", safe_task)
+        .add_node("fallback", fallback_task)
+        .add_edge("task1", "fallback", condition=lambda r: not check_condition(r))
+        .start_with("task1")
+        .end_with("fallback")
+    )
+
+    @workflow
+    async def wf(ctx):
+        return await graph(ctx.input)
+
+    assert (await wf.run("in")).output == "recovered from 42"
+
+
+# --- 000 Error Handling & Recovery ------------------------------------------------
+
+
+def test_error_types_import():
+    assert issubclass(RetryError, ExecutionError)
+    assert issubclass(ExecutionTimeoutError, ExecutionError)
+    assert issubclass(WorkflowNotFoundError, ExecutionError)
+
+
+async def test_full_error_handling_order_timeout_retries_rollback_fallback(delays):
+    order = []
+
+    async def rollback_handler():
+        order.append("rollback")
+
+    async def fallback_handler():
+        order.append("fallback")
+        return "fallback value"
+
+    @task.with_options(retry_max_attempts=3, retry_delay=1, retry_backoff=2,
+                       fallback=fallback_handler, rollback=rollback_handler, timeout=0.05)
+    async def task_with_full_error_handling():
+        order.append("attempt")
+        await asyncio.sleep(1)
+
+    @workflow
+    async def wf(ctx):
+        return await task_with_full_error_handling()
+
+    ctx = await wf.run()
+    assert order == ["attempt"] * 4 + ["rollback", "fallback"]
+    assert ctx.output == "fallback value" and delays == [1, 2, 4]
+    retry_failures = [e.value["error"]["type"] for e in ctx.events
+                      if e.type is T.TASK_RETRY_FAILED]
+    assert retry_failures == ["ExecutionTimeoutError"] * 3
+
+
+async def test_try_except_pattern_sees_the_inner_exception():
+    seen = []
+
+    @task
+    async def risky_task():
+        raise KeyError("missing")
+
+    @workflow
+    async def error_handling_workflow(ctx: WorkflowExecutionContext):
+        try:
+            result = await risky_task()
+            return result
+        except ExecutionError as e:
+            seen.append(e.inner_exception)
+            raise
+
+    ctx = await error_handling_workflow.run()
+    assert isinstance(seen[0], KeyError) and ctx.has_failed
+    assert ctx.error["type"] == "ExecutionError"
+    assert ctx.error["cause"]["type"] == "KeyError"
+
+
+async def test_timeout_handling_in_the_workflow():
+    @task.with_options(timeout=0.05)
+    async def long_running_task():
+        await asyncio.sleep(35)
+
+    @workflow
+    async def timeout_workflow(ctx: WorkflowExecutionContext):
+        try:
+            result = await long_running_task()
+            return result
+        except ExecutionTimeoutError as e:
+            return f"Task timed out: {e.timeout}s"
+
+    assert (await timeout_workflow.run()).output == "Task timed out: 0.05s"
+
+
+async def test_automatic_state_recovery_resumes_from_the_last_successful_state():
+    runs = {"first": 0, "flaky": 0}
+    broken = {"yes": True}
+
+    @task
+    async def first_step(x):
+        runs["first"] += 1
+        return x + 1
+
+    @task
+    async def flaky_step(x):
+        runs["flaky"] += 1
+        if broken["yes"]:
+            raise ConnectionError("service down")
+        return x * 10
+
+    @workflow
+    async def my_workflow(ctx):
+        return await flaky_step(await first_step(ctx.input))
+
+    ctx = await my_workflow.run(1)
+    assert ctx.has_failed
+    broken["yes"] = False
+    ctx = await my_workflow.run(execution_id=ctx.execution_id)
+    assert ctx.has_succeeded and ctx.output == 20
+    assert runs == {"first": 1, "flaky": 2}  # the completed task kept its result
+    assert types(ctx).count("WORKFLOW_RESUMED") == 1
+
+
+async def test_error_events_can_be_analysed():
+    @task.with_options(retry_max_attempts=1, retry_delay=0)
+    async def bad():
+        raise ValueError("x")
+
+    @workflow
+    async def wf(ctx):
+        await bad()
+
+    ctx = await wf.run()
+
+    async def analyze_errors(ctx: WorkflowExecutionContext):
+        error_events = [
+            event for event in ctx.events
+            if event.type in [
+                ExecutionEventType.TASK_FAILED,
+                ExecutionEventType.TASK_RETRY_FAILED,
+                ExecutionEventType.TASK_FALLBACK_FAILED,
+                ExecutionEventType.WORKFLOW_FAILED
+            ]
+        ]
+        return error_events
+
+    assert [e.type.value for e in await analyze_errors(ctx)] == [
+        "TASK_RETRY_FAILED", "TASK_FAILED", "WORKFLOW_FAILED"]
+
+
+async def test_layered_error_handling_returns_none_on_unexpected_errors():
+    @task.with_options(retry_max_attempts=3, retry_delay=0, fallback=lambda: "fallback")
+    async def resilient_task():
+        raise RuntimeError()
+
+    @task
+    async def exploding():
+        raise RuntimeError("boom")
+
+    @workflow
+    async def resilient_workflow(ctx: WorkflowExecutionContext):
+        try:
+            result = await resilient_task()
+            await exploding()
+            return result
+        except Exception:
+            return None
+
+    ctx = await resilient_workflow.run()
+    assert ctx.has_succeeded and ctx.output is None
+
+
+async def test_partial_failures_continue_with_other_items():
+    @task
+    async def process_item(item):
+        if item == "bad":
+            raise ValueError(item)
+        return item.upper()
+
+    @workflow
+    async def partial_failure_workflow(ctx: WorkflowExecutionContext):
+        results = []
+        for item in ctx.input:
+            try:
+                result = await process_item(item)
+                results.append(result)
+            except Exception:
+                results.append(None)
+        return results
+
+    ctx = await partial_failure_workflow.run(["a", "bad", "c"])
+    assert ctx.output == ["A", None, "C"]
+
+
+async def test_appropriate_timeouts_are_options():
+    @task.with_options(timeout=30)
+    async def api_task():
+        return "api"
+
+    @task.with_options(timeout=300)
+    async def processing_task():
+        return "processing"
+
+    assert (api_task.timeout, processing_task.timeout) == (30, 300)
+    assert await api_task() == "api"
+
+
+def test_timestamps_in_context_are_datetimes():
+    @workflow
+    async def wf(ctx):
+        return 1
+
+    ctx = wf.run_sync()
+    assert isinstance(ctx.started_at, datetime) and isinstance(ctx.finished_at, datetime)
