@@ -1,5 +1,23 @@
+"""The executions app: workflows, executions, events; registers workflows on start."""
+
+from __future__ import annotations
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ExecutionsConfig(AppConfig):
     name = "executions"
+
+    def ready(self) -> None:
+        # No queries here: import the workflow modules and install engine defaults.
+        # The Workflow table is written by sync_workflows (flux up/worker/demo, migrate).
+        from django.conf import settings
+
+        from executions import checks, registry  # noqa: F401 - registers the checks
+        from flux import config
+
+        config.set_runtime_defaults(getattr(settings, "FLUX", {}))
+        registry.load_workflows()
+        post_migrate.connect(registry.sync_after_migrate, sender=self,
+                             dispatch_uid="executions.sync_workflows")

@@ -209,6 +209,10 @@ else:
 
 FLUX_HOME = Path(env_str("FLUX_HOME") or BASE_DIR / ".flux")
 FLUX_WORKFLOW_MODULES = env_list("FLUX_WORKFLOW_MODULES", [])
+# The demo workflows (executions/demo.py): on by default in the embedded shape.
+FLUX_DEMO = env_bool("FLUX_DEMO", EMBEDDED)
+if FLUX_DEMO and "executions.demo" not in FLUX_WORKFLOW_MODULES:
+    FLUX_WORKFLOW_MODULES.append("executions.demo")
 FLUX_LEASE_SECONDS = env_int("FLUX_LEASE_SECONDS", 30, minimum=1)
 FLUX = {
     "lease_seconds": FLUX_LEASE_SECONDS,
