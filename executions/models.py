@@ -181,7 +181,10 @@ def record_dict(rec: ExecutionRecord, **extra: Any) -> dict[str, Any]:
 class Event(models.Model):
     """One entry of an execution's log. ``seq`` starts at 1 with no gaps."""
 
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: the (execution, seq) constraint's index serves the lookups,
+    # and one index fewer makes each append's commit cheaper.
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="events",
+                                  db_index=False)
     seq = models.PositiveIntegerField()
     type = models.CharField(max_length=40, help_text="An ExecutionEventType name.")
     name = models.CharField(max_length=200)

@@ -42,7 +42,7 @@ from executions.signals import events_committed
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.errors import ExecutionNotFoundError, LeaseLostError
 from flux.projection import Status
-from flux.store import ExecutionRecord, Lease, Store
+from flux.store import PROJECTION_FIELDS, ExecutionRecord, Lease, Store
 
 R = TypeVar("R")
 
@@ -50,6 +50,10 @@ R = TypeVar("R")
 WAKE_SLACK = 1.0
 _CLAIMABLE = (Status.CREATED, Status.QUEUED, Status.INTERRUPTED, Status.RUNNING,
               Status.CANCELLING)
+#: Execution columns an append writes.
+_PROJECTED = PROJECTION_FIELDS
+_JSON_COLUMNS = frozenset({"output", "error"})
+_TIME_COLUMNS = frozenset({"started_at", "finished_at", "wake_at"})
 _EVENT_COLUMNS = ("execution_id", "seq", "type", "name", "source_id", "parent_id", "attempt",
                   "value", "time")
 
@@ -63,7 +67,9 @@ class DjangoStore(Store):
         self._pool: ThreadPoolExecutor | None = None
         self._thread_id: int | None = None
         self._lock = threading.Lock()
-        self._sql: dict[str, str] = {}
+        self._sql: dict[Any, str] = {}
+        #: Per execution: (fence, projection) as this store last wrote it.
+        self._written: dict[str, tuple[int, dict[str, Any]]] = {}
 
     # threads -------------------------------------------------------------------
     def _call(self, fn: Callable[..., R], *args: Any) -> R:
@@ -107,27 +113,33 @@ class DjangoStore(Store):
     def _dt(self, value: datetime | None) -> Any:
         return self._conn.ops.adapt_datetimefield_value(value)
 
-    def _statement(self, name: str) -> str:
-        sql = self._sql.get(name)
+    def _update_sql(self, columns: tuple[str, ...], with_status: bool) -> str:
+        """The append's conditional UPDATE, setting only ``columns`` (and the status)."""
+        key = (columns, with_status)
+        sql = self._sql.get(key)
         if sql is None:
             qn = self._conn.ops.quote_name
-            ex, ev = qn(Execution._meta.db_table), qn(Event._meta.db_table)
-            sql = self._sql[name] = {
-                # Projection and cancel-flag merge (see flux.store.merge_cancel_flag);
-                # matches only while the lease is ours and the log ends where we think.
-                "append": (
-                    f"UPDATE {ex} SET "
-                    "status = CASE WHEN %s THEN %s WHEN cancel_requested THEN %s ELSE %s END, "
-                    "cancel_requested = CASE WHEN %s THEN %s ELSE cancel_requested END, "
-                    "output = %s, error = %s, started_at = %s, finished_at = %s, "
-                    "recovery_attempts = %s, last_seq = %s, wake_at = %s "
-                    "WHERE id = %s AND fence = %s AND lease_owner = %s AND last_seq = %s "
-                    "RETURNING status, cancel_requested"
-                ),
-                "insert": (
-                    f"INSERT INTO {ev} ({', '.join(qn(c) for c in _EVENT_COLUMNS)}) VALUES "
-                ),
-            }[name]
+            sets = [f"{qn(c)} = %s" for c in columns]
+            if with_status:
+                # The cancel-flag merge of flux.store.merge_cancel_flag.
+                sets += ["status = CASE WHEN %s THEN %s WHEN cancel_requested THEN %s "
+                         "ELSE %s END",
+                         "cancel_requested = CASE WHEN %s THEN %s ELSE cancel_requested END"]
+            sql = self._sql[key] = (
+                f"UPDATE {qn(Execution._meta.db_table)} SET {', '.join(sets)} "
+                "WHERE id = %s AND fence = %s AND lease_owner = %s AND last_seq = %s "
+                "RETURNING status, cancel_requested")
+        return sql
+
+    def _insert_sql(self, rows: int) -> str:
+        sql = self._sql.get(rows)
+        if sql is None:
+            qn = self._conn.ops.quote_name
+            marks = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
+            sql = self._sql[rows] = (
+                f"INSERT INTO {qn(Event._meta.db_table)} "
+                f"({', '.join(qn(c) for c in _EVENT_COLUMNS)}) VALUES "
+                + ", ".join([marks] * rows))
         return sql
 
     def _execution(self, execution_id: str) -> Execution:
@@ -194,38 +206,52 @@ class DjangoStore(Store):
 
     def _append(self, lease: Lease, events: Sequence[ExecutionEvent],
                 record: ExecutionRecord) -> None:
-        finished = record.status in Status.FINISHED
-        first = events[0].seq - 1 if events else record.last_seq
         eid = lease.execution_id
+        first = events[0].seq - 1 if events else record.last_seq
+        values = {name: getattr(record, name) for name in _PROJECTED}
+        # Only what changed since this lease's last append is written: most appends
+        # move last_seq alone, and untouched indexed columns cost nothing to commit.
+        fence, before = self._written.pop(eid, (None, {}))
+        if fence != lease.fence:
+            before = {}
+        changed = tuple(n for n in _PROJECTED if n not in before or before[n] != values[n])
+        with_status = record.status != before.get("status", object())
+        columns = ("last_seq",) + tuple(n for n in changed if n not in ("status", "last_seq"))
+        params: list[Any] = [self._param(n, values[n]) for n in columns]
+        if with_status:
+            finished = record.status in Status.FINISHED
+            params += (finished, record.status, Status.CANCELLING, record.status,
+                       finished, False)
+        params += (eid, lease.fence, lease.owner, first)
         try:
             with transaction.atomic(using=self.using):
                 with self._conn.cursor() as cur:
-                    cur.execute(self._statement("append"), (
-                        finished, record.status, Status.CANCELLING, record.status,
-                        finished, False,
-                        self._json(record.output), self._json(record.error),
-                        self._dt(record.started_at), self._dt(record.finished_at),
-                        record.recovery_attempts, record.last_seq, self._dt(record.wake_at),
-                        eid, lease.fence, lease.owner, first))
+                    cur.execute(self._update_sql(columns, with_status), params)
                     row = cur.fetchone()
                     if row is None:
                         raise LeaseLostError(
                             f"Lease on {eid} was taken over (or its log moved past "
                             f"event {first})")
                     if events:
-                        marks = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                        params: list[Any] = []
+                        rows: list[Any] = []
                         for e in events:
-                            params += (eid, e.seq, e.type.value, e.name, e.source_id,
-                                       e.parent_id, e.attempt, self._json(e.value),
-                                       self._dt(e.time))
-                        cur.execute(self._statement("insert")
-                                    + ", ".join([marks] * len(events)), params)
+                            rows += (eid, e.seq, e.type.value, e.name, e.source_id,
+                                     e.parent_id, e.attempt, self._json(e.value),
+                                     self._dt(e.time))
+                        cur.execute(self._insert_sql(len(events)), rows)
                 if events and events_committed.has_listeners():
                     announce = _announcement(eid, events, record, row[0], bool(row[1]))
                     transaction.on_commit(announce, using=self.using, robust=True)
         except IntegrityError:
             raise LeaseLostError(f"Events of {eid} were written by someone else") from None
+        self._written[eid] = (lease.fence, values)
+
+    def _param(self, name: str, value: Any) -> Any:
+        if name in _JSON_COLUMNS:
+            return self._json(value)
+        if name in _TIME_COLUMNS:
+            return self._dt(value)
+        return value
 
     def renew(self, lease: Lease, lease_seconds: float) -> ExecutionRecord:
         return self._call(self._renew, lease, lease_seconds)
@@ -240,6 +266,7 @@ class DjangoStore(Store):
             return self._execution(lease.execution_id).record()
 
     def release(self, lease: Lease) -> None:
+        self._written.pop(lease.execution_id, None)
         self._call(lambda: Execution.objects.using(self.using)
                    .filter(pk=lease.execution_id, fence=lease.fence, lease_owner=lease.owner)
                    .update(lease_owner=None, lease_expires=None))
