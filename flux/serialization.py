@@ -203,6 +203,9 @@ def encode_error(exc: BaseException, *, with_traceback: bool = True, _depth: int
         "module": type(exc).__module__,
         "message": str(exc),
     }
+    if exc.args and all(isinstance(a, str | int | float | bool | type(None)) for a in exc.args):
+        if exc.args != (data["message"],):
+            data["args"] = list(exc.args)
     attrs = {}
     for name in _ERROR_ATTRS:
         if name in getattr(exc, "__dict__", {}):
@@ -236,7 +239,7 @@ def decode_error(data: dict[str, Any]) -> BaseException:
         )
     else:
         exc = cls.__new__(cls)
-        exc.args = (message,)
+        exc.args = tuple(data["args"]) if "args" in data else (message,)
         for name, value in (data.get("attrs") or {}).items():
             try:
                 setattr(exc, name, value)
