@@ -1,0 +1,53 @@
+"""``flux run WORKFLOW [--input JSON] [--wait] [--timeout S] [--json]``: start an execution.
+
+Without ``--wait`` it prints the new execution (queued) and exits 0. With
+``--wait`` it waits until the execution completes (0), fails or is cancelled
+(1), pauses (3), or ``--timeout`` passes first (4), then prints it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from executions.cli import actions
+from executions.cli.common import EXIT_OK, exit_code_for, parse_json
+from executions.cli.show import print_execution, wait_for
+
+
+def add_wait_options(parser: Any) -> None:
+    parser.add_argument("--wait", action="store_true",
+                        help="wait until it completes, fails or pauses; exit 0, 1 or 3")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="S",
+                        help="give up waiting after S seconds (exit 4); default 300")
+    parser.add_argument("--json", action="store_true", help="print the execution as JSON")
+
+
+def add_parser(verbs: Any) -> None:
+    p = verbs.add_parser("run", help="start an execution of a workflow")
+    p.add_argument("workflow", metavar="WORKFLOW", help="the workflow's name")
+    p.add_argument("--input", metavar="JSON", help="the input, as JSON (default null)")
+    add_wait_options(p)
+    p.set_defaults(handler=handle)
+
+
+def handle(command: Any, options: dict[str, Any]) -> int:
+    value = parse_json(options["input"])
+    execution = actions.start(options["workflow"], value)
+    return finish(command, execution, options, started=True)
+
+
+def finish(command: Any, execution: Any, options: dict[str, Any], *, started: bool = False
+           ) -> int:
+    """Print the execution (after waiting, with ``--wait``) and choose the exit code."""
+    if options.get("wait"):
+        execution = wait_for(execution.id, options["timeout"])
+        print_execution(command, execution, options["json"])
+        return exit_code_for(execution.status)
+    execution.refresh_from_db()
+    if options["json"]:
+        print_execution(command, execution, True)
+    else:
+        what = "Started" if started else "Queued"
+        command.stdout.write(f"{what} {execution.workflow} {execution.id} ({execution.status})")
+        command.stdout.write(f"  follow: manage.py flux runs logs {execution.id} --follow")
+    return EXIT_OK

@@ -1,0 +1,84 @@
+"""``flux worker [--workers N]``: a Huey consumer with our settings, plus the reaper.
+
+The consumer is started the way Huey's own ``run_huey`` starts it (options
+from ``settings.HUEY["consumer"]``, ``--workers`` overriding the thread
+count). A thread runs ``executions.runner.reaper_loop``, which recovers
+executions whose worker died and re-sends lost queue messages. SIGINT stops
+gracefully (running tasks finish), SIGTERM at once (the reaper of another
+worker recovers what was running); the reaper stops with the consumer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import autodiscover_modules
+
+from executions import registry
+from executions.cli.common import EXIT_OK, CliError
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(verbs: Any) -> None:
+    p = verbs.add_parser("worker", help="run a worker (Huey consumer and reaper)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="worker threads (default: settings.HUEY['consumer']['workers'])")
+    p.set_defaults(handler=handle)
+
+
+def consumer_options(workers: int | None) -> dict[str, Any]:
+    options = dict((settings.HUEY or {}).get("consumer", {}) if isinstance(settings.HUEY, dict)
+                   else {})
+    if workers is not None:
+        if workers < 1:
+            raise CliError(f"--workers must be at least 1, not {workers}")
+        options["workers"] = workers
+    return options
+
+
+def check_ready(command: Any) -> None:
+    """System checks (a broken workflow module stops us here), then the workflow table."""
+    command.check(display_num_errors=False)
+    result = registry.sync_workflows()
+    command.stdout.write(str(result))
+
+
+def handle(command: Any, options: dict[str, Any]) -> int:
+    from huey.consumer_options import ConsumerConfig
+    from huey.contrib.djhuey import HUEY
+
+    config = ConsumerConfig(**consumer_options(options["workers"]))
+    config.validate()
+    check_ready(command)
+    autodiscover_modules("tasks")
+    logger = logging.getLogger("huey")
+    if not logger.handlers and not logging.getLogger().handlers:
+        config.setup_logger(logger)
+
+    stop = threading.Event()
+    reaper = threading.Thread(target=_reap, args=(stop,), name="flux-reaper", daemon=True)
+    reaper.start()
+    consumer = HUEY.create_consumer(**config.values)
+    try:
+        consumer.run()
+    finally:
+        stop.set()
+        reaper.join(timeout=5)
+    return EXIT_OK
+
+
+def _reap(stop: threading.Event) -> None:
+    from django.db import connections
+
+    try:
+        from executions import runner
+
+        runner.reaper_loop(stop=stop)
+    except Exception:
+        log.exception("flux: the reaper stopped")
+    finally:
+        connections.close_all()

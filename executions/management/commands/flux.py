@@ -1,0 +1,62 @@
+"""``manage.py flux <verb>``: run, inspect and operate workflows from the command line.
+
+The verbs live in ``executions/cli/`` (one module each); this command builds
+the parser from them and turns their result into the exit code. Exit codes
+are a public contract (see ``executions/cli/common.py``): a request that
+cannot be done prints one line on stderr and exits 2, never a traceback
+(``--traceback`` shows one for unexpected errors).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError
+
+from executions.cli import VERB_MODULES
+from executions.cli.common import EXIT_USAGE, CliError
+from flux.errors import (
+    ExecutionNotFoundError,
+    InvalidInputError,
+    InvalidStateError,
+    WorkflowNotFoundError,
+)
+
+#: Engine errors that mean "bad request": exit 2 with their message.
+REQUEST_ERRORS = (CliError, ExecutionNotFoundError, InvalidInputError, InvalidStateError,
+                  WorkflowNotFoundError)
+
+
+class Command(BaseCommand):
+    help = ("Run and operate flux workflows: run, runs (list, status, logs, resume, cancel, "
+            "retry, rerun), workflows list, worker, up, demo.")
+    # Verbs that start things (worker, up, demo) run the system checks themselves.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+        for name in VERB_MODULES:
+            importlib.import_module(name).add_parser(verbs)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        verb = " ".join(v for v in (options.get("verb"), options.get("runs_verb"),
+                                     options.get("workflows_verb")) if v)
+        try:
+            code = options["handler"](self, options)
+        except REQUEST_ERRORS as exc:
+            self.stderr.write(f"flux {verb}: {_one_line(exc)}")
+            code = getattr(exc, "code", EXIT_USAGE) if isinstance(exc, CliError) else EXIT_USAGE
+        except DatabaseError as exc:
+            if options.get("traceback"):
+                raise
+            hint = " (is it migrated? run `manage.py migrate`)" if "table" in str(exc) else ""
+            self.stderr.write(f"flux {verb}: database error: {_one_line(exc)}{hint}")
+            code = EXIT_USAGE
+        if code:
+            raise SystemExit(code)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
