@@ -142,9 +142,8 @@ class Run:
         return event
 
     def flush(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
+        # The deferred-flush timer is left to fire (re-arming one per task costs more
+        # than the flush); it finds an empty buffer, or events younger than flush_delay.
         if not self.buffer:
             return
         batch, self.buffer = self.buffer, []
@@ -158,6 +157,11 @@ class Run:
             self._lose()
         except Exception:  # a database hiccup: the next durable point retries
             log.exception("flux: deferred flush of %s failed", self.record.id)
+
+    def stop_timer(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
 
     def _lose(self) -> None:
         self.lost = True
@@ -443,6 +447,7 @@ class Engine:
                 result = await main
             finally:
                 beat.cancel()
+                run.stop_timer()
         except ExecutionSuspended as s:
             pending = run.index.pending_pauses()
             if pending or s.reason == "paused":

@@ -14,6 +14,8 @@ from flux.errors import InvalidInputError
 from flux.output_storage import OutputStorage
 from flux.store import ExecutionRecord, Store
 
+_UNSET = object()
+
 #: Every workflow defined in this process, by name.
 registry: dict[str, Workflow] = {}
 
@@ -51,6 +53,8 @@ class Workflow:
         self._max_recovery_attempts = max_recovery_attempts
         self.description = description or inspect.getdoc(func) or ""
         self._input_schema = input_schema
+        self._derived_schema: Any = _UNSET
+        self._validator: Any = None
         self.__doc__ = func.__doc__
         self.__name__ = getattr(func, "__name__", self.name)
         self.__module__ = getattr(func, "__module__", __name__)
@@ -86,6 +90,11 @@ class Workflow:
         """A JSON schema for the input: the explicit one, or derived from the annotation."""
         if self._input_schema is not None:
             return self._input_schema
+        if self._derived_schema is _UNSET:
+            self._derived_schema = self._derive_schema()
+        return self._derived_schema
+
+    def _derive_schema(self) -> dict | None:
         kind = self.input_type
         if kind is None or kind is Any:
             return None
@@ -101,16 +110,17 @@ class Workflow:
         schema = self.input_schema()
         if not schema:
             return
-        import jsonschema
-
         from flux.serialization import encode
 
         try:
             plain = encode(value, f"the input of workflow '{self.name}'")
         except Exception:
-            return  # a rich Python value; the type check below happens at run time
-        errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(plain),
-                        key=lambda e: list(e.path))
+            return  # not storable: create() reports that, naming the type
+        if self._validator is None or self._validator.schema is not schema:
+            import jsonschema
+
+            self._validator = jsonschema.Draft202012Validator(schema)
+        errors = sorted(self._validator.iter_errors(plain), key=lambda e: list(e.path))
         if errors:
             raise InvalidInputError(
                 f"Input for workflow '{self.name}' does not match its schema: "
