@@ -207,7 +207,7 @@ async def sleep(duration: timedelta | float | int) -> None:
         if limit is not None and remaining > limit:
             raise ExecutionSuspended("sleeping", wake_at)
         await sleep_wait(remaining)
-    run.emit(T.TASK_COMPLETED, "sleep", sleep_id, None, parent)
+    run.emit(T.TASK_COMPLETED, "sleep", sleep_id, None, parent, durable=True)
 
 
 @task.with_options(name="now")
