@@ -104,6 +104,8 @@ class Task:
         return Task(self.func, register=False, **current)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.accepts_secrets and "secrets" not in kwargs:
+            kwargs["secrets"] = {}  # filled in when the task runs
         try:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError as exc:
@@ -228,8 +230,9 @@ class Task:
 
     async def _give_up(self, run, task_id, parent, bound, secrets, exc, attempt) -> Any:
         """Every attempt failed: rollback, then fallback, else raise."""
+        cause = {"error": encode_error(exc)} if run is not None else None
         if self.rollback is not None:
-            self._record(run, T.TASK_ROLLBACK_STARTED, task_id, parent, None, attempt)
+            self._record(run, T.TASK_ROLLBACK_STARTED, task_id, parent, cause, attempt)
             try:
                 await _call_handler(self.rollback, bound, secrets)
             except Exception as rb_exc:
@@ -238,7 +241,7 @@ class Task:
             else:
                 self._record(run, T.TASK_ROLLBACK_COMPLETED, task_id, parent, None, attempt)
         if self.fallback is not None:
-            self._record(run, T.TASK_FALLBACK_STARTED, task_id, parent, None, attempt)
+            self._record(run, T.TASK_FALLBACK_STARTED, task_id, parent, cause, attempt)
             try:
                 value = await _call_handler(self.fallback, bound, secrets)
                 if run is not None:

@@ -243,6 +243,8 @@ async def test_fallback_configuration_returns_the_fallback_result():
     ctx = await wf.run("x")
     assert ctx.output == "fallback result for x"
     assert "TASK_FALLBACK_COMPLETED" in types(ctx) and "TASK_FAILED" not in types(ctx)
+    started = next(e for e in ctx.events if e.type is T.TASK_FALLBACK_STARTED)
+    assert started.value["error"]["message"] == "nope"  # the log says why
 
 
 async def test_rollback_configuration_cleans_up_then_the_error_propagates():

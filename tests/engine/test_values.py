@@ -151,6 +151,18 @@ async def test_secrets_never_reach_the_store_even_when_returned_or_passed_on(sto
     assert ctx.output == {"raw": "***", "sentence": "used *** ok"}  # as stored
 
 
+async def test_a_required_secrets_parameter_is_filled_in():
+    @task.with_options(secret_requests=["API_KEY"])
+    async def call_api(endpoint: str, secrets: dict) -> str:
+        return f"{endpoint}:{len(secrets['API_KEY'])}"
+
+    @workflow
+    async def wf(ctx):
+        return await call_api("/v1")
+
+    assert (await wf.run()).output == "/v1:10"
+
+
 async def test_a_missing_secret_fails_the_task_with_a_clear_message():
     @task.with_options(secret_requests=["NOPE"])
     async def needs():
