@@ -82,6 +82,11 @@ class DjangoStore(Store):
             return fn(*args)
         return self._executor().submit(fn, *args).result()
 
+    def call(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """Run ``fn`` on the store's own thread, with its connection (e.g. an extra
+        ORM query from inside the engine's event loop)."""
+        return self._executor().submit(fn, *args, **kwargs).result()
+
     def _executor(self) -> ThreadPoolExecutor:
         pool = self._pool
         if pool is None:

@@ -1,0 +1,70 @@
+"""Workflows the runtime tests run, in the test process and in worker processes
+(``FLUX_WORKFLOW_MODULES=tests.runtime.workflows``)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flux import ExecutionContext, task, workflow
+from flux.tasks import pause, sleep
+
+
+@task
+async def add(a: int, b: int) -> int:
+    return a + b
+
+
+@workflow.with_options(name="rt_hello", input_schema={
+    "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+    "required": ["a", "b"]})
+async def rt_hello(ctx: ExecutionContext[dict]):
+    return await add(ctx.input["a"], ctx.input["b"])
+
+
+@workflow.with_options(name="rt_approval")
+async def rt_approval(ctx: ExecutionContext):
+    answer = await pause("approve")
+    return {"answer": answer}
+
+
+@workflow.with_options(name="rt_sleepy")
+async def rt_sleepy(ctx: ExecutionContext[float]):
+    await sleep(ctx.input)
+    return "awake"
+
+
+@task
+async def tick(i: int) -> int:
+    import asyncio
+
+    await asyncio.sleep(0.05)
+    return i
+
+
+@workflow.with_options(name="rt_forever")
+async def rt_forever(ctx: ExecutionContext):
+    for i in range(100_000):
+        await tick(i)
+
+
+@task
+def step(path: str, tag: str, i: int, delay: float) -> int:
+    """One line per body run: the crash tests count them."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, f"{tag} {i}\n".encode())
+    finally:
+        os.close(fd)
+    time.sleep(delay)
+    return i
+
+
+@workflow.with_options(name="rt_crash", max_recovery_attempts=1000)
+async def rt_crash(ctx: ExecutionContext[dict]):
+    """20 tasks in a row, each appending a line to ``path``."""
+    inp = ctx.input
+    total = 0
+    for i in range(inp.get("tasks", 20)):
+        total += await step(inp["path"], inp["tag"], i, inp.get("delay", 0.02))
+    return total

@@ -1,0 +1,135 @@
+"""The runner in one process: requests write and queue after commit, a message
+runs what may run and nothing else, the reaper recovers and re-sends."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import transaction
+
+from executions import runner
+from executions.models import Event, Execution
+from flux import Status
+from flux.errors import InvalidInputError, InvalidStateError, WorkflowNotFoundError
+from tests.runtime import workflows  # noqa: F401 - registers the rt_* workflows
+
+
+@pytest.fixture
+def sent(monkeypatch, transactional_db):
+    """Queue messages that would have been sent: (execution id, delay)."""
+    messages: list[tuple[str, float | None]] = []
+    monkeypatch.setattr(runner, "send",
+                        lambda execution_id, delay=None: messages.append((execution_id, delay)))
+    yield messages
+    runner.close_thread_store()
+
+
+def types(execution_id: str) -> list[str]:
+    return list(Event.objects.filter(execution_id=execution_id).order_by("seq")
+                .values_list("type", flat=True))
+
+
+def test_a_started_execution_is_queued_and_sent_after_commit(sent):
+    with transaction.atomic():
+        ex = runner.start_execution("rt_hello", {"a": 1, "b": 2}, actor="alice")
+        assert sent == []
+    assert sent == [(ex.id, None)]
+    assert (ex.status, ex.actor, ex.workflow_version) == (Status.QUEUED, "alice",
+                                                          ex.workflow_version)
+    assert len(ex.workflow_version) == 12 and ex.enqueued_at is not None
+    assert runner.run(ex.id) == Status.COMPLETED
+    ex.refresh_from_db()
+    assert ex.output == 3 and ex.lease_owner is None
+    assert ex.to_dict()["status"] == "completed"
+
+
+def test_bad_requests_write_nothing(sent):
+    with pytest.raises(WorkflowNotFoundError):
+        runner.start_execution("no_such_workflow", {})
+    with pytest.raises(InvalidInputError):
+        runner.start_execution("rt_hello", {"a": "one"})
+    assert Execution.objects.count() == 0 and sent == []
+    done = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    runner.run(done.id)
+    with pytest.raises(InvalidStateError):
+        runner.resume_execution(done.id, "yes")
+    with pytest.raises(InvalidStateError):
+        runner.retry_execution(done.id)
+    with pytest.raises(InvalidStateError):
+        runner.cancel_execution(done.id)
+    assert types(done.id)[-1] == "WORKFLOW_COMPLETED" and len(sent) == 1
+
+
+def test_a_second_message_does_nothing(sent):
+    ex = runner.start_execution("rt_approval")
+    assert runner.run(ex.id) == Status.PAUSED
+    before = types(ex.id)
+    assert runner.run(ex.id) is None  # a stray message must not resume a pause
+    assert types(ex.id) == before
+    runner.resume_execution(ex.id, {"ok": True}, actor="bob")
+    assert runner.run(ex.id) == Status.COMPLETED
+    assert runner.run(ex.id) == Status.COMPLETED
+    ex.refresh_from_db()
+    assert ex.output == {"answer": {"ok": True}}
+    assert types(ex.id).count("WORKFLOW_COMPLETED") == 1
+
+
+def test_a_long_sleep_ends_the_run_and_schedules_the_wake_up(sent):
+    ex = runner.start_execution("rt_sleepy", 3.0)
+    assert runner.run(ex.id) == Status.SLEEPING
+    (_, delay) = sent[-1]
+    assert 2.0 < delay <= 3.0
+    assert runner.run(ex.id) is None  # too early: nothing happens
+    time.sleep(delay - 0.9)  # within the wake slack
+    assert runner.run(ex.id) == Status.COMPLETED
+
+
+def test_cancelling_a_queued_execution_finishes_it(sent):
+    ex = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    assert runner.cancel_execution(ex.id, actor="carol").status == Status.CANCELLED
+    assert runner.run(ex.id) == Status.CANCELLED
+    assert types(ex.id) == ["WORKFLOW_CANCELLED"]
+
+
+def test_the_reaper_recovers_a_dead_workers_execution(sent, settings):
+    ex = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    # A worker claimed it, wrote its start and died: the lease runs out.
+    store = runner.engine().store
+    lease, rec = store.claim(ex.id, "gone:1:x", 0.2)
+    from flux.domain.events import ExecutionEvent, ExecutionEventType as T
+    from flux.projection import apply
+
+    started = ExecutionEvent(T.WORKFLOW_STARTED, "rt_hello", ex.id, {}, seq=1,
+                             execution_id=ex.id)
+    apply(rec, started)
+    store.append(lease, [started], rec)
+    assert not runner.reap()  # the lease is live
+    time.sleep(0.25)
+    reaped = runner.reap()
+    assert reaped.recovered == [ex.id] and sent[-1] == (ex.id, None)
+    ex.refresh_from_db()
+    assert ex.status == Status.INTERRUPTED and ex.recovery_attempts == 1
+    assert runner.run(ex.id) == Status.COMPLETED
+    assert types(ex.id) == ["WORKFLOW_STARTED", "WORKFLOW_INTERRUPTED", "WORKFLOW_RESUMED",
+                            "TASK_STARTED", "TASK_COMPLETED", "WORKFLOW_COMPLETED"]
+
+
+def test_the_reaper_resends_lost_messages_once_per_period(sent, settings):
+    settings.FLUX_REQUEUE_SECONDS = 5
+    ex = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    sent.clear()
+    assert runner.reap().requeued == []  # just sent
+    later = time.time() + 6
+    assert runner.reap(now=later).requeued == [ex.id]
+    assert runner.reap(now=later).requeued == []  # re-sent a moment ago
+    assert sent == [(ex.id, None)]
+
+
+def test_the_reaper_wakes_a_sleeper_whose_timer_was_lost(sent):
+    ex = runner.start_execution("rt_sleepy", 3.0)
+    runner.run(ex.id)
+    sent.clear()
+    assert runner.reap().woken == []
+    assert runner.reap(now=time.time() + 10).woken == [ex.id]
+    assert sent == [(ex.id, None)]
