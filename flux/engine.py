@@ -308,14 +308,20 @@ class Engine:
         record = self.create(workflow, input, **kwargs)
         return await self.run(record.id, workflow=workflow)
 
-    def workflow_for(self, name: str) -> Workflow:
-        from flux.workflowdef import registry
+    def workflow_for(self, name: str, record: ExecutionRecord | None = None) -> Workflow:
+        """The workflow called ``name``: the registry, then the resolvers."""
+        from flux.workflowdef import registry, resolvers
 
         reg = self._registry if self._registry is not None else registry
-        try:
-            return reg[name]
-        except KeyError:
-            raise WorkflowNotFoundError(name) from None
+        found = reg.get(name)
+        if found is None:
+            for resolve_workflow in resolvers:
+                found = resolve_workflow(name, record)
+                if found is not None:
+                    break
+        if found is None:
+            raise WorkflowNotFoundError(name)
+        return found
 
     def context(self, execution_id: str, workflow: Workflow | None = None) -> ExecutionContext:
         """The execution as it is stored now."""
@@ -365,7 +371,7 @@ class Engine:
         lease, record = claimed
         try:
             events = self.store.events(execution_id)
-            wf = workflow or self.workflow_for(record.workflow)
+            wf = workflow or self.workflow_for(record.workflow, record)
             run = Run(self, lease, record, events)
             run.workflow = wf
             ctx = ExecutionContext(record, run.events, None, wf.output_storage)

@@ -124,3 +124,27 @@ def test_tasks_called_with_wrong_arguments_say_which_task():
 
     ctx = wf.run_sync()
     assert ctx.has_failed and "Task 'two' called with bad arguments" in ctx.error["message"]
+
+
+async def test_resolvers_supply_workflows_the_registry_lacks(store):
+    from flux.workflowdef import Workflow, registry, resolvers
+
+    async def body(ctx):
+        return f"built for {ctx.input}"
+
+    built = Workflow(body, name="from_a_resolver")
+    registry.pop("from_a_resolver")  # only the resolver knows it
+    seen = []
+
+    def resolver(name, record):
+        seen.append((name, record.id if record else None))
+        return built if name == "from_a_resolver" else None
+
+    resolvers.append(resolver)
+    try:
+        engine = Engine(store)
+        record = engine.create(built, "x")
+        ctx = await engine.run(record.id)
+        assert ctx.output == "built for x" and seen == [("from_a_resolver", record.id)]
+    finally:
+        resolvers.remove(resolver)
