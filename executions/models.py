@@ -119,6 +119,12 @@ class Execution(models.Model):
             models.Index(fields=["workflow", "-created_at"], name="execution_wf_created"),
             models.Index(fields=["-created_at", "-id"], name="execution_created_id"),
         ]
+        # Who may do what: executions/permissions.py (groups are made by a migration).
+        permissions = [
+            ("run_workflow", "Can start, re-run, retry and resume executions"),
+            ("cancel_execution", "Can cancel executions"),
+            ("decide_approval", "Can approve or reject paused executions"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.workflow} {self.id} ({self.status})"
@@ -228,3 +234,112 @@ def _iso(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.isoformat()
+
+
+# API tokens and secrets live in their own module; importing them here registers them.
+from executions.access_models import Secret, Token  # noqa: E402, F401
+
+
+class Approval(models.Model):
+    """A decision a paused execution waits for: one per pause point (``TASK_PAUSED``).
+
+    Created in the transaction that writes the ``TASK_PAUSED`` event and closed
+    in the one that writes its ``TASK_RESUMED`` (or the execution's end), both
+    by :func:`executions.approvals.record_events`; decided through
+    :func:`executions.approvals.decide`. ``to_dict`` is the public JSON shape.
+    """
+
+    class StatusChoices(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        EXPIRED = "expired"
+        CANCELLED = "cancelled"
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="approvals")
+    workflow = models.CharField(max_length=200)
+    pause_name = models.CharField(max_length=200)
+    #: The pause task's id (the event's ``source_id``): what a resume names.
+    source_id = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=StatusChoices.choices,
+                              default=StatusChoices.PENDING)
+    title = models.CharField(max_length=300, blank=True, default="")
+    description = models.TextField(blank=True, default="", help_text="Markdown.")
+    schema = models.JSONField(null=True, blank=True)
+    approvers = models.JSONField(default=list, blank=True)
+    groups = models.JSONField(default=list, blank=True)
+    #: " u:alice g:ops " for approvers and groups: a portable "assigned to me" filter.
+    assignees = models.TextField(blank=True, default="")
+    forbid_self_approval = models.BooleanField(default=False)
+    deadline = models.DateTimeField(null=True, blank=True)
+    on_deadline = models.CharField(max_length=16, default="reject")
+    default = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    requested_at = models.DateTimeField()
+    decided_by = models.CharField(max_length=150, null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(null=True, blank=True)
+    input = models.JSONField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "source_id"],
+                                    name="approval_execution_pause"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-requested_at", "-id"], name="approval_status_new"),
+            models.Index(fields=["status", "deadline", "id"], name="approval_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} {self.execution_id} '{self.pause_name}' ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.StatusChoices.PENDING
+
+    @property
+    def execution_actor(self) -> str | None:
+        return self.execution.actor
+
+    def description_html(self) -> str:
+        """The description rendered from markdown and sanitized (safe to insert)."""
+        from executions.approvals import render_markdown
+
+        return render_markdown(self.description)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The approval as JSON (DESIGN.md's shape, plus what the inbox shows)."""
+        return {
+            "id": self.pk,
+            "execution_id": self.execution_id,
+            "workflow": self.workflow,
+            "pause_name": self.pause_name,
+            "status": self.status,
+            "title": self.title or self.pause_name,
+            "requested_at": _iso(self.requested_at),
+            "deadline": _iso(self.deadline),
+            "decided_by": self.decided_by,
+            "decided_at": _iso(self.decided_at),
+            "comment": self.comment,
+            "input": self.input,
+            "source_id": self.source_id,
+            "description": self.description,
+            "description_html": self.description_html(),
+            "schema": self.schema,
+            "approvers": self.approvers,
+            "groups": self.groups,
+            "forbid_self_approval": self.forbid_self_approval,
+            "on_deadline": self.on_deadline,
+            "default": self.default,
+            "output": self.output,
+            "started_by": self.execution.actor if self._execution_loaded() else None,
+            "url": f"/inbox/#approval-{self.pk}",
+            "execution_url": f"/executions/{self.execution_id}/",
+        }
+
+    def _execution_loaded(self) -> bool:
+        return "execution" in self._state.fields_cache
