@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Q
 
+from executions import approvals
 from executions.models import Event, Execution, record_dict
 from executions.signals import events_committed
 from flux.domain.events import ExecutionEvent, ExecutionEventType
@@ -244,6 +245,9 @@ class DjangoStore(Store):
                                      e.parent_id, e.attempt, self._json(e.value),
                                      self._dt(e.time))
                         cur.execute(self._insert_sql(len(events)), rows)
+                # Pauses and their answers are mirrored into the inbox in this transaction.
+                if approvals.concerns(events):
+                    approvals.record_events(eid, events, record.workflow, self.using)
                 if events and events_committed.has_listeners():
                     announce = _announcement(eid, events, record, row[0], bool(row[1]))
                     transaction.on_commit(announce, using=self.using, robust=True)
