@@ -206,9 +206,12 @@ class Reaped:
     failed: list[str] = field(default_factory=list)
     requeued: list[str] = field(default_factory=list)
     woken: list[str] = field(default_factory=list)
+    #: Approvals whose deadline was applied (executions/approvals.py).
+    expired: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.recovered or self.failed or self.requeued or self.woken)
+        return bool(self.recovered or self.failed or self.requeued or self.woken
+                    or self.expired)
 
 
 def reap(now: float | None = None, *, limit: int = 500) -> Reaped:
@@ -259,6 +262,11 @@ def reap(now: float | None = None, *, limit: int = 500) -> Reaped:
                .values_list("pk", flat=True)[:limit]):
         if _resend(pk, moment):
             done.woken.append(pk)
+
+    # (d) Pending approvals past their deadline get their default outcome.
+    from executions import approvals
+
+    done.expired = approvals.reap(moment, limit=limit)
     if done:
         log.info("flux reaper: %s", done)
     return done
