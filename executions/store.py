@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +36,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, connections, transaction
-from django.db.models import F, Q
 
 from executions import approvals
 from executions.models import Event, Execution, record_dict
@@ -71,6 +71,8 @@ class DjangoStore(Store):
         self._sql: dict[Any, str] = {}
         #: Per execution: (fence, projection) as this store last wrote it.
         self._written: dict[str, tuple[int, dict[str, Any]]] = {}
+        #: Executions this store holds a lease on (known to exist).
+        self._claimed: dict[str, int] = {}  # execution id -> last_seq when claimed
 
     # threads -------------------------------------------------------------------
     def _call(self, fn: Callable[..., R], *args: Any) -> R:
@@ -172,6 +174,8 @@ class DjangoStore(Store):
         return self._call(self._events, execution_id, after)
 
     def _events(self, execution_id: str, after: int) -> list[ExecutionEvent]:
+        if self._claimed.get(execution_id, -1) == after:
+            return []  # we hold the lease and wrote nothing yet: the log ends at `after`
         rows = (Event.objects.using(self.using)
                 .filter(execution_id=execution_id, seq__gt=after).order_by("seq")
                 .values_list("seq", "type", "name", "source_id", "parent_id", "attempt",
@@ -180,7 +184,7 @@ class DjangoStore(Store):
         out = [ExecutionEvent(etype(t), name, source, value, when, seq, execution_id, parent,
                               attempt)
                for seq, t, name, source, parent, attempt, value, when in rows]
-        if not out and after == 0:
+        if not out and after == 0 and execution_id not in self._claimed:
             self._execution(execution_id)  # raises when unknown
         return out
 
@@ -189,22 +193,36 @@ class DjangoStore(Store):
         return self._call(self._claim, execution_id, owner, lease_seconds, steal_from)
 
     def _claim(self, execution_id, owner, lease_seconds, steal_from):
+        # One statement (UPDATE ... RETURNING): one round trip, atomic on its own.
         now = time.time()
-        free = Q(lease_owner__isnull=True) | Q(lease_expires__lt=now)
-        if steal_from is not None:
-            free |= Q(lease_owner=steal_from)
-        rows = Execution.objects.using(self.using).filter(free, pk=execution_id)
+        params: list[Any] = [owner, owner, now + lease_seconds, execution_id, now, steal_from]
+        sql = self._claim_sql()
         if self.runnable_only:
-            due = datetime.now(UTC) + timedelta(seconds=WAKE_SLACK)
-            rows = rows.filter(Q(status__in=_CLAIMABLE) | Q(
-                Q(wake_at__isnull=True) | Q(wake_at__lte=due), status=Status.SLEEPING))
-        with transaction.atomic(using=self.using):
-            won = rows.update(fence=F("fence") + 1, lease_owner=owner, worker=owner,
-                              lease_expires=now + lease_seconds)
-            rec = self._execution(execution_id).record()
-        if not won:
+            params += [*_CLAIMABLE, Status.SLEEPING,
+                       self._dt(datetime.now(UTC) + timedelta(seconds=WAKE_SLACK))]
+        rows = list(Execution.objects.db_manager(self.using).raw(sql, params))
+        if not rows:
+            self._execution(execution_id)  # raises when unknown
             return None
+        rec = rows[0].record()
+        self._claimed[execution_id] = rec.last_seq
         return Lease(execution_id, owner, rec.fence), rec
+
+    def _claim_sql(self) -> str:
+        key = ("claim", self.runnable_only)
+        sql = self._sql.get(key)
+        if sql is None:
+            qn = self._conn.ops.quote_name
+            columns = ", ".join(qn(f.column) for f in Execution._meta.concrete_fields)
+            sql = (f"UPDATE {qn(Execution._meta.db_table)} SET fence = fence + 1, "
+                   "lease_owner = %s, worker = %s, lease_expires = %s WHERE id = %s AND "
+                   "(lease_owner IS NULL OR lease_expires < %s OR lease_owner = %s)")
+            if self.runnable_only:
+                marks = ", ".join(["%s"] * len(_CLAIMABLE))
+                sql += (f" AND (status IN ({marks}) OR (status = %s AND "
+                        "(wake_at IS NULL OR wake_at <= %s)))")
+            sql = self._sql[key] = f"{sql} RETURNING {columns}"
+        return sql
 
     def append(self, lease: Lease, events: Sequence[ExecutionEvent],
                record: ExecutionRecord) -> None:
@@ -229,31 +247,63 @@ class DjangoStore(Store):
             params += (finished, record.status, Status.CANCELLING, record.status,
                        finished, False)
         params += (eid, lease.fence, lease.owner, first)
+        rows: list[Any] = []
+        for e in events:
+            rows += (eid, e.seq, e.type.value, e.name, e.source_id, e.parent_id, e.attempt,
+                     self._json(e.value), self._dt(e.time))
+        update = self._update_sql(columns, with_status)
+        # Pauses and their answers are mirrored into the inbox in the same transaction.
+        inbox = approvals.concerns(events)
         try:
-            with transaction.atomic(using=self.using):
-                with self._conn.cursor() as cur:
-                    cur.execute(self._update_sql(columns, with_status), params)
-                    row = cur.fetchone()
-                    if row is None:
-                        raise LeaseLostError(
-                            f"Lease on {eid} was taken over (or its log moved past "
-                            f"event {first})")
-                    if events:
-                        rows: list[Any] = []
-                        for e in events:
-                            rows += (eid, e.seq, e.type.value, e.name, e.source_id,
-                                     e.parent_id, e.attempt, self._json(e.value),
-                                     self._dt(e.time))
-                        cur.execute(self._insert_sql(len(events)), rows)
-                # Pauses and their answers are mirrored into the inbox in this transaction.
-                if approvals.concerns(events):
+            with transaction.atomic(using=self.using) if inbox else _nothing():
+                if self._conn.vendor == "postgresql" and events:
+                    row = self._append_in_one_statement(update, params, rows, len(events))
+                else:
+                    row = self._append_in_a_transaction(update, params, rows, len(events))
+                if row is not None and inbox:
                     approvals.record_events(eid, events, record.workflow, self.using)
-                if events and events_committed.has_listeners():
-                    announce = _announcement(eid, events, record, row[0], bool(row[1]))
-                    transaction.on_commit(announce, using=self.using, robust=True)
         except IntegrityError:
             raise LeaseLostError(f"Events of {eid} were written by someone else") from None
+        if row is None:
+            raise LeaseLostError(
+                f"Lease on {eid} was taken over (or its log moved past event {first})")
+        if eid in self._claimed:
+            self._claimed[eid] = record.last_seq
+        if events and events_committed.has_listeners():
+            announce = _announcement(eid, events, record, row[0], bool(row[1]))
+            transaction.on_commit(announce, using=self.using, robust=True)
         self._written[eid] = (lease.fence, values)
+
+    def _append_in_a_transaction(self, update: str, params: list, rows: list, count: int
+                                 ) -> tuple | None:
+        """UPDATE, then INSERT the events (SQLite: local, so round trips are cheap)."""
+        with transaction.atomic(using=self.using), self._conn.cursor() as cur:
+            cur.execute(update, params)
+            row = cur.fetchone()
+            if row is not None and count:
+                cur.execute(self._insert_sql(count), rows)
+        return row
+
+    def _append_in_one_statement(self, update: str, params: list, rows: list, count: int
+                                 ) -> tuple | None:
+        """PostgreSQL: the UPDATE and the INSERT in one statement, so one round trip
+        (atomic by itself; a savepoint when the caller has a transaction open)."""
+        key = ("cte", update, count)
+        sql = self._sql.get(key)
+        if sql is None:
+            qn = self._conn.ops.quote_name
+            row = "(%s, %s::integer, %s, %s, %s, %s, %s::integer, %s::jsonb, %s::timestamptz)"
+            columns = ", ".join(qn(c) for c in _EVENT_COLUMNS)
+            sql = self._sql[key] = (
+                f"WITH u AS ({update}), "
+                f"i AS (INSERT INTO {qn(Event._meta.db_table)} ({columns}) "
+                f"SELECT {columns} FROM (VALUES {', '.join([row] * count)}) "
+                f"AS v ({columns}) WHERE EXISTS (SELECT 1 FROM u) RETURNING 1) "
+                "SELECT status, cancel_requested, (SELECT count(*) FROM i) FROM u")
+        with transaction.atomic(using=self.using) if self._conn.in_atomic_block else _nothing():
+            with self._conn.cursor() as cur:
+                cur.execute(sql, params + rows)
+                return cur.fetchone()
 
     def _param(self, name: str, value: Any) -> Any:
         if name in _JSON_COLUMNS:
@@ -276,9 +326,15 @@ class DjangoStore(Store):
 
     def release(self, lease: Lease) -> None:
         self._written.pop(lease.execution_id, None)
-        self._call(lambda: Execution.objects.using(self.using)
-                   .filter(pk=lease.execution_id, fence=lease.fence, lease_owner=lease.owner)
-                   .update(lease_owner=None, lease_expires=None))
+        self._claimed.pop(lease.execution_id, None)
+        self._call(self._release, lease)
+
+    def _release(self, lease: Lease) -> None:
+        qn = self._conn.ops.quote_name
+        with self._conn.cursor() as cur:
+            cur.execute(f"UPDATE {qn(Execution._meta.db_table)} SET lease_owner = NULL, "
+                        "lease_expires = NULL WHERE id = %s AND fence = %s AND "
+                        "lease_owner = %s", (lease.execution_id, lease.fence, lease.owner))
 
     def request_cancel(self, execution_id: str, actor: str | None = None) -> ExecutionRecord:
         return self._call(self._request_cancel, execution_id, actor)
@@ -307,6 +363,11 @@ class DjangoStore(Store):
             row.record() for row in Execution.objects.using(self.using)
             .filter(status=Status.RUNNING, lease_owner__isnull=False, lease_expires__lt=now)
             .order_by("lease_expires")[:limit]])
+
+
+@contextlib.contextmanager
+def _nothing():
+    yield
 
 
 def _announcement(execution_id: str, events: Sequence[ExecutionEvent],

@@ -14,6 +14,6 @@ from executions import runner
 
 
 @task()
-def run_execution(execution_id: str) -> str | None:
-    """Run the execution until it finishes, pauses or sleeps; its status afterwards."""
-    return runner.run(execution_id)
+def run_execution(execution_id: str) -> None:
+    """Run the execution until it finishes, pauses or sleeps (no result is stored)."""
+    runner.run(execution_id)

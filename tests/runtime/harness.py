@@ -165,6 +165,7 @@ class Scaled(Deployment):
         self.url = f"{base}/{self.name}"
         super().__init__({"DATABASE_URL": self.url, "REDIS_URL": redis_url,
                           "SECRET_KEY": "test-only-secret-key-for-runtime-tests-not-for-production",
+                          "FLUX_SECRETS_KEY": "test-only-secrets-key-for-runtime-tests",
                           **_common(env)}, workdir)
         self.redis_url = redis_url
         self.flush_redis()
