@@ -48,6 +48,10 @@ class ImportFailure:
         return f"Cannot import workflow module '{self.module}': {self.error}"
 
 
+#: Functions ``(using) -> names`` of workflows defined outside the registry (graphs
+#: saved in the editor): sync_workflows leaves their rows active.
+kept_workflows: list[Any] = []
+
 #: Modules imported by load_workflows, and those that failed.
 loaded_modules: list[str] = []
 import_failures: list[ImportFailure] = []
@@ -211,8 +215,9 @@ def sync_workflows(using: str = "default",
                 result.updated.append(name)
             else:
                 result.unchanged.append(name)
+        kept = set().union(*(names(using) for names in kept_workflows))
         for name, row in rows.items():
-            if name not in current and row.is_active:
+            if name not in current and name not in kept and row.is_active:
                 row.is_active = False
                 row.save(using=using, update_fields=["is_active", "updated_at"])
                 result.deactivated.append(name)

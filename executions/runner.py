@@ -105,12 +105,15 @@ def start_execution(workflow: str | Workflow, input: Any = None, *, actor: str |
     """
     eng = engine()
     wf = workflow if isinstance(workflow, Workflow) else eng.workflow_for(workflow)
+    # A workflow built by a resolver (a saved graph) may pin what it runs in the meta.
+    meta = {**(getattr(wf, "execution_meta", None) or {}), **(meta or {})}
     if parent is not None:
         parent_id = parent.pk if isinstance(parent, Execution) else parent
     with transaction.atomic():
         record = eng.create(wf, input, status=Status.QUEUED, actor=actor, parent_id=parent_id,
                             meta=meta)
-        Execution.objects.filter(pk=record.id).update(workflow_version=workflow_version(wf))
+        version = getattr(wf, "execution_version", None) or workflow_version(wf)
+        Execution.objects.filter(pk=record.id).update(workflow_version=version)
         enqueue(record.id)
     return Execution.objects.get(pk=record.id)
 

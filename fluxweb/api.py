@@ -133,3 +133,10 @@ def check_queue() -> str:
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     """Any /api/ path no router claims: the same error shape as the rest of the API."""
     return error(request, 404, f"No API endpoint at {request.path}.", "not_found")
+
+
+# Apps' routers (kept last: they import ApiError from this module).
+from graphs.api import router as graphs_router, tasks_router  # noqa: E402
+
+api.add_router("/graphs", graphs_router)
+api.add_router("/tasks", tasks_router)
