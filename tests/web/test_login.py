@@ -21,6 +21,9 @@ def test_the_login_page_has_username_and_password_fields(client):
 
 
 def test_alice_logs_in_and_sees_the_overview(client, alice):
+    from django.contrib.auth.models import Group
+
+    alice.groups.add(Group.objects.get(name="viewer"))  # the overview needs the view permission
     response = client.post(
         "/accounts/login/", {"username": "alice", "password": ALICE_PASSWORD, "next": "/"}
     )

@@ -1,0 +1,18 @@
+"""The dashboard's URLs (included at the site root by fluxweb/urls.py)."""
+
+from django.urls import path
+
+from executions.views import executions, pages
+
+urlpatterns = [
+    path("", pages.overview, name="overview"),
+    path("workflows/", pages.workflow_list, name="workflows"),
+    path("workflows/<str:name>/", pages.workflow_detail, name="workflow"),
+    path("executions/", executions.execution_list, name="executions"),
+    path("executions/bulk/", executions.bulk, name="executions-bulk"),
+    path("executions/<str:execution_id>/", executions.execution_detail, name="execution"),
+    path("executions/<str:execution_id>/events.json", executions.execution_events,
+         name="execution-events"),
+    path("executions/<str:execution_id>/<str:action>/", executions.execution_action,
+         name="execution-action"),
+]

@@ -1,0 +1,77 @@
+"""Helpers shared by the dashboard's views: permissions, durations, JSON for templates."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.http import HttpRequest
+
+from executions import permissions
+from executions.models import Execution
+from flux.projection import Status
+
+#: Statuses in the order pages list them.
+STATUSES = [Status.CREATED, Status.QUEUED, Status.RUNNING, Status.PAUSED, Status.SLEEPING,
+            Status.INTERRUPTED, Status.CANCELLING, Status.COMPLETED, Status.FAILED,
+            Status.CANCELLED]
+FINISHED = frozenset(Status.FINISHED)
+ACTIVE = (Status.RUNNING, Status.CANCELLING)
+
+
+def can(request: HttpRequest, action: str) -> bool:
+    """Whether the request's user may do ``action`` (a key of permissions.ACTIONS)."""
+    return permissions.allowed(request.user, permissions.ACTIONS[action])
+
+
+def capabilities(request: HttpRequest) -> dict[str, bool]:
+    return {name: can(request, name) for name in ("run", "cancel", "retry", "rerun")}
+
+
+def worker_lost(execution: Execution, now: float | None = None) -> bool:
+    """Running (or being cancelled) with an expired lease: its worker is gone."""
+    if execution.status not in ACTIVE:
+        return False
+    now = time.time() if now is None else now
+    return execution.lease_expires is None or execution.lease_expires < now
+
+
+def duration(start: datetime | None, end: datetime | None) -> timedelta | None:
+    if start is None or end is None:
+        return None
+    return end - start
+
+
+def human_duration(value: timedelta | float | None) -> str:
+    """``412 ms``, ``3.2 s``, ``4 min 05 s``, ``2 h 03 min``."""
+    if value is None:
+        return "—"
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False, default=str)
+
+
+def error_chain(error: Any) -> list[dict[str, str]]:
+    """An execution's error and its causes, outermost first."""
+    chain = []
+    seen = 0
+    while isinstance(error, dict) and seen < 20:
+        chain.append({"type": str(error.get("type") or "Error"),
+                      "message": str(error.get("message") or ""),
+                      "traceback": str(error.get("traceback") or "")})
+        error = error.get("cause")
+        seen += 1
+    if error is not None and not chain:
+        chain.append({"type": "Error", "message": str(error), "traceback": ""})
+    return chain
