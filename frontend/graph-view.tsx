@@ -7,7 +7,7 @@ import './styles/flux.css';
 import { ReactFlowProvider } from '@xyflow/react';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { GraphView } from './graph/GraphView';
+import { GraphView, type GraphDiff } from './graph/GraphView';
 import { mountIslands } from './lib/props';
 import type { FluxEvent, GraphDef } from './lib/types';
 
@@ -17,6 +17,7 @@ interface GraphViewIslandProps {
   events?: FluxEvent[];
   apiBase?: string;
   executionUrl?: string | null;
+  diff?: GraphDiff | null;
 }
 
 mountIslands('graph-view', (element, raw) => {
@@ -31,6 +32,7 @@ mountIslands('graph-view', (element, raw) => {
           events={props.events ?? []}
           apiBase={props.apiBase ?? '/api'}
           executionUrl={props.executionUrl ?? null}
+          diff={props.diff ?? null}
         />
       </ReactFlowProvider>
     </StrictMode>,

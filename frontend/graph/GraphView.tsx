@@ -14,6 +14,7 @@ import {
   useMeasuredSizes,
   type FluxFlowEdge,
   type FluxFlowNode,
+  type DiffKind,
 } from './canvas';
 import { NODE_HEIGHT, NODE_WIDTH, layoutGraph } from './layout';
 import { GraphRunTracker, NODE_STATES, type GraphRunSnapshot, type NodeRun } from './state';
@@ -25,6 +26,13 @@ export interface GraphViewProps {
   apiBase?: string;
   /** Shown as a link in the header (the execution's page). */
   executionUrl?: string | null;
+  /** Versions page: nodes (by id) and edges (by "source->target") added, removed or changed. */
+  diff?: GraphDiff | null;
+}
+
+export interface GraphDiff {
+  nodes?: Record<string, DiffKind>;
+  edges?: Record<string, DiffKind>;
 }
 
 function maxSeq(events: readonly FluxEvent[]): number {
@@ -81,7 +89,7 @@ const LIVE_LABELS: Record<LiveStatus, string> = {
   closed: 'stopped',
 };
 
-export function GraphView({ graph, executionId = null, events = [], apiBase = '/api', executionUrl }: GraphViewProps) {
+export function GraphView({ graph, executionId = null, events = [], apiBase = '/api', executionUrl, diff = null }: GraphViewProps) {
   const id = executionId === null || executionId === undefined ? null : String(executionId);
   const live = id !== null;
   const { snapshot, status, execution } = useGraphRun(graph, id, events, apiBase);
@@ -122,6 +130,7 @@ export function GraphView({ graph, executionId = null, events = [], apiBase = '/
           durationMs: run?.durationMs ?? null,
           startedAt: run?.startedAt ?? null,
           retries: run?.retries ?? 0,
+          diff: diff?.nodes?.[def.id],
         },
       };
       cache.current.set(def.id, { run, selected, size, node });
@@ -130,7 +139,7 @@ export function GraphView({ graph, executionId = null, events = [], apiBase = '/
     return next;
     // sizesVersion: the sizes map is mutated in place.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [graph, positions, endSet, snapshot, selectedId, sizesVersion, live]);
+  }, [graph, positions, endSet, snapshot, selectedId, sizesVersion, live, diff]);
 
   const edges = useMemo<FluxFlowEdge[]>(
     () =>
@@ -150,11 +159,14 @@ export function GraphView({ graph, executionId = null, events = [], apiBase = '/
           target: edge.target,
           type: 'condition',
           selectable: false,
-          data: { condition: edge.condition, flow },
-          domAttributes: { 'data-testid': `edge-${edge.source}-${edge.target}` } as FluxFlowEdge['domAttributes'],
+          data: { condition: edge.condition, flow, diff: diff?.edges?.[`${edge.source}->${edge.target}`] },
+          domAttributes: {
+            'data-testid': `edge-${edge.source}-${edge.target}`,
+            'data-diff': diff?.edges?.[`${edge.source}->${edge.target}`],
+          } as FluxFlowEdge['domAttributes'],
         };
       }),
-    [graph, snapshot, live],
+    [graph, snapshot, live, diff],
   );
 
   const onNodeClick = useCallback((_: unknown, node: Node) => setSelectedId(node.id), []);

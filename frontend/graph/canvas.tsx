@@ -28,13 +28,18 @@ export interface FluxNodeData extends Record<string, unknown> {
   startedAt?: string | null;
   retries?: number;
   errors?: readonly string[];
+  /** Versions page: how this node differs from the older version. */
+  diff?: DiffKind;
 }
+
+export type DiffKind = 'added' | 'removed' | 'changed';
 
 export interface FluxEdgeData extends Record<string, unknown> {
   condition: string | null;
   errors?: readonly string[];
   /** Live view: taken (the target ran), skipped, or idle. */
   flow?: 'taken' | 'skipped' | 'idle';
+  diff?: DiffKind;
 }
 
 export type FluxFlowNode = Node<FluxNodeData, 'flux'>;
@@ -62,7 +67,7 @@ function useTick(active: boolean): number {
 }
 
 function FluxNodeView({ data, selected }: NodeProps<FluxFlowNode>) {
-  const { nodeId, task, isStart, isEnd, state, durationMs, startedAt, retries, errors } = data;
+  const { nodeId, task, isStart, isEnd, state, durationMs, startedAt, retries, errors, diff } = data;
   const active = state === 'running' || state === 'retrying';
   const now = useTick(active);
   const shownDuration = durationMs ?? (active && startedAt ? now - Date.parse(startedAt) : null);
@@ -70,8 +75,9 @@ function FluxNodeView({ data, selected }: NodeProps<FluxFlowNode>) {
   if (state) classes.push(`flux-node--${state}`);
   if (errors?.length) classes.push('flux-node--invalid');
   if (selected) classes.push('flux-node--selected');
+  if (diff) classes.push(`flux-node--diff-${diff}`);
   return (
-    <div className={classes.join(' ')} data-testid={`node-${nodeId}`} data-state={state} title={errors?.join('\n')}>
+    <div className={classes.join(' ')} data-testid={`node-${nodeId}`} data-state={state} data-diff={diff} title={errors?.join('\n')}>
       <Handle type="target" position={Position.Top} isConnectable={!isStart} />
       {(isStart || isEnd || state) && (
       <div className="flux-node__top">
@@ -124,6 +130,7 @@ function ConditionEdgeView(props: EdgeProps<FluxFlowEdge>) {
   if (errors.length) classes.push('flux-edge--invalid');
   if (data?.flow) classes.push(`flux-edge--${data.flow}`);
   if (selected) classes.push('flux-edge--selected');
+  if (data?.diff) classes.push(`flux-edge--diff-${data.diff}`);
   return (
     <>
       <BaseEdge id={id} path={path} markerEnd={markerEnd} className={classes.join(' ')} interactionWidth={16} />
@@ -133,6 +140,7 @@ function ConditionEdgeView(props: EdgeProps<FluxFlowEdge>) {
             className={`flux-edge-label nodrag nopan${errors.length ? ' flux-edge-label--invalid' : ''}${selected ? ' flux-edge-label--selected' : ''}`}
             style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
             data-testid={`edge-label-${source}-${target}`}
+            data-diff={data?.diff}
             title={errors.join('\n') || condition || ''}
           >
             {condition && <code>{condition}</code>}

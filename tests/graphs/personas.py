@@ -1,35 +1,31 @@
-"""People for the graph tests: Erin edits and runs, Vic only views, Nora has no rights."""
+"""People for the graph tests, in the product's groups: Erin is an editor (draws, saves
+and runs graphs), Vic a viewer (looks only), Nora is in no group."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, User
 
 PASSWORD = "correct horse battery staple"
-VIEW = ["graphs.view_graphdefinition"]
-EDIT = VIEW + ["graphs.add_graphdefinition", "graphs.change_graphdefinition",
-               "graphs.delete_graphdefinition", "executions.run_workflow"]
 
 
-def person(username: str, perms: list[str]) -> User:
+def person(username: str, group: str | None) -> User:
     user = User.objects.create_user(username, password=PASSWORD)
-    for perm in perms:
-        app, codename = perm.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app,
-                                                         codename=codename))
-    return User.objects.get(pk=user.pk)  # fresh: no cached permissions
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
 
 
 @pytest.fixture
 def erin(db) -> User:
-    return person("erin", EDIT)
+    return person("erin", "editor")
 
 
 @pytest.fixture
 def vic(db) -> User:
-    return person("vic", VIEW)
+    return person("vic", "viewer")
 
 
 @pytest.fixture
 def nora(db) -> User:
-    return person("nora", [])
+    return person("nora", None)
