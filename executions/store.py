@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, connections, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
 
 from executions import approvals
 from executions.models import Event, Execution, record_dict
@@ -83,12 +83,23 @@ class DjangoStore(Store):
             asyncio.get_running_loop()
         except RuntimeError:
             return fn(*args)
-        return self._executor().submit(fn, *args).result()
+        return self._executor().submit(self._guarded, fn, *args).result()
+
+    def _guarded(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """On the store thread: a connection broken by a database error (a restarted
+        server) is closed, so the next call opens a fresh one instead of failing."""
+        try:
+            return fn(*args, **kwargs)
+        except DatabaseError:
+            conn = self._conn
+            if not conn.in_atomic_block:
+                conn.close_if_unusable_or_obsolete()
+            raise
 
     def call(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run ``fn`` on the store's own thread, with its connection (e.g. an extra
         ORM query from inside the engine's event loop)."""
-        return self._executor().submit(fn, *args, **kwargs).result()
+        return self._executor().submit(self._guarded, fn, *args, **kwargs).result()
 
     def _executor(self) -> ThreadPoolExecutor:
         pool = self._pool

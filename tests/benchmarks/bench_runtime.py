@@ -129,7 +129,7 @@ def measure_overhead(sizes: list[int]) -> dict:
     from flux.workflowdef import registry
 
     wf = registry["bench_tasks"]
-    results = {"per_task_us": {}, "commit_us": {}}
+    results = {"per_task_us": {}, "commit_us": {}, "memory_us": {}}
     with connection.cursor() as cur:
         cur.execute("CREATE TABLE bench_commit (id BIGINT PRIMARY KEY, execution_id "
                     "VARCHAR(64), seq INTEGER, type VARCHAR(40), value TEXT, time TEXT)")
@@ -140,6 +140,13 @@ def measure_overhead(sizes: list[int]) -> dict:
         elapsed = time.perf_counter() - t0
         assert store.get(rec.id).status == "completed"
         results["per_task_us"][n] = elapsed / n * 1e6
+        # The engine alone (MemoryStore, no I/O): the part no store can remove.
+        from flux import Engine, MemoryStore
+
+        mem = Engine(MemoryStore(), lease_seconds=eng.lease_seconds)
+        t0 = time.perf_counter()
+        asyncio.run(mem.start(wf, n))
+        results["memory_us"][n] = (time.perf_counter() - t0) / n * 1e6
         # One commit per task: the floor a durable engine is measured against.
         m = min(n, 2000)
         base = n * 10
@@ -242,14 +249,15 @@ def main() -> None:
 
     sizes = [int(x) for x in args.sizes.split(",")]
     kinds = ["sqlite"] if args.sqlite_only else ["sqlite", "postgres"]
-    print("| store | tasks | per task (us) | one commit (us) | ratio |")
-    print("|---|---:|---:|---:|---:|")
+    print("| store | tasks | per task (us) | one commit (us) | ratio | engine alone, "
+          "MemoryStore (us) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for kind in [] if args.skip_overhead else kinds:
         res = overhead(kind, sizes)
         for n in sizes:
             per, commit = res["per_task_us"][str(n)], res["commit_us"][str(n)]
             print(f"| DjangoStore, {kind} | {n:,} | {per:.0f} | {commit:.0f} | "
-                  f"{per / commit:.1f}x |", flush=True)
+                  f"{per / commit:.1f}x | {res['memory_us'][str(n)]:.0f} |", flush=True)
     if not args.sqlite_only:
         t = throughput(args.executions, threads=args.threads)
         print()

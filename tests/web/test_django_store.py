@@ -131,3 +131,18 @@ def test_a_worker_store_claims_only_what_a_message_may_run(transactional_db):
                if worker.claim(s, "w", 30) is not None}
     assert claimed == {Status.QUEUED}
     assert store.claim(Status.PAUSED, "web", 30) is not None
+
+
+def test_the_store_thread_reconnects_after_its_connection_breaks(transactional_db):
+    store = DjangoStore()
+    store.create(new_record())
+
+    async def get():
+        return store.get("exec-1")
+
+    assert asyncio.run(get()).id == "exec-1"
+    store.call(lambda: connections["default"].connection.close())  # the server went away
+    with pytest.raises(Exception):  # noqa: B017 - whichever error the driver raises
+        asyncio.run(get())
+    assert asyncio.run(get()).id == "exec-1"
+    store.close()
