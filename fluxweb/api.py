@@ -140,3 +140,8 @@ from graphs.api import router as graphs_router, tasks_router  # noqa: E402
 
 api.add_router("/graphs", graphs_router)
 api.add_router("/tasks", tasks_router)
+
+# The approval inbox's router (executions/inbox/api.py).
+from executions.inbox.api import router as approvals_router  # noqa: E402
+
+api.add_router("/approvals", approvals_router)
