@@ -36,6 +36,12 @@ def _runner() -> Any:
 def workflow_named(name: str) -> Workflow:
     workflows = registry.registered()
     if name not in workflows:
+        from flux.workflowdef import resolvers
+
+        for resolve in resolvers:  # workflows outside the registry: saved graphs
+            found = resolve(name, None)
+            if found is not None:
+                return found
         known = ", ".join(sorted(workflows)) or "none"
         raise CliError(f"Unknown workflow '{name}'. Registered workflows: {known}.")
     return workflows[name]

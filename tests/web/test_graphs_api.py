@@ -214,3 +214,17 @@ def test_who_may_do_what(vic, nora, erin):
                    post(viewer, f"/api/graphs/{gid}/run", {"input": 1}),
                    nobody.get(f"/api/graphs/{gid}")):
         assert answer.status_code == 403 and answer.json()["code"] == "permission_denied"
+
+
+def test_the_cli_runs_a_saved_graph_by_name(api, sent):
+    from tests.cli.conftest import flux
+
+    gid = post(api, "/api/graphs/", three_nodes()).json()["id"]
+    result = flux("run", "doubler", "--input", "7", "--json")
+    assert result.code == 0, result.err
+    execution = Execution.objects.get(pk=result.json()["id"])
+    assert execution.meta["graph"] == {"id": gid, "version": 1}
+    assert runner.run(execution.pk) == Status.COMPLETED
+    execution.refresh_from_db()
+    assert execution.output == "n=14"
+    assert flux("run", "no_such_graph").code == 2
