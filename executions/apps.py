@@ -21,6 +21,9 @@ class ExecutionsConfig(AppConfig):
         registry.load_workflows()
         post_migrate.connect(registry.sync_after_migrate, sender=self,
                              dispatch_uid="executions.sync_workflows")
+        from executions import live
+
+        live.install()  # committed events reach websockets (executions/live.py)
         from executions import permissions
 
         post_migrate.connect(permissions.sync_groups_after_migrate,

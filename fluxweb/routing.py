@@ -1,5 +1,10 @@
-"""Websocket URL patterns, routed by `fluxweb/asgi.py`. The dashboard adds its consumers."""
+"""Websocket URL patterns, routed by `fluxweb/asgi.py` (contract: docs/frontend.md)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from executions import consumers
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/executions/", consumers.ExecutionsConsumer.as_asgi()),
+    path("ws/executions/<str:execution_id>/", consumers.ExecutionConsumer.as_asgi()),
+]

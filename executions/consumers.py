@@ -1,0 +1,162 @@
+"""Websocket consumers: one execution's events, and execution summaries for lists.
+
+The contract is docs/frontend.md's. The browser sends ``{"type": "subscribe",
+"after": SEQ}`` on every (re)connect; the server answers with the events after
+SEQ read from the database, then the execution's JSON, then pushes live ones.
+Each consumer remembers the last seq it sent: live events at or below it are
+dropped, and a live event beyond ``last + 1`` makes it read the gap from the
+database first. So a lost, late or doubled group message never shows as a
+missed or doubled event (``executions/live.py`` says where group messages come
+from). Permission is checked in ``connect()``: a logged-in user allowed to view
+executions; anyone else is closed (code 4403; an unknown execution 4404).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from executions import live, permissions
+
+#: Events per websocket message when catching up (a 10,000-event log is 20 messages).
+CATCH_UP_PAGE = 500
+#: Executions sent to a list page when it (re)subscribes.
+LIST_SNAPSHOT = 50
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+
+def _events_after(execution_id: str, after: int, limit: int) -> list[dict]:
+    from executions.models import Event
+
+    rows = (Event.objects.filter(execution_id=execution_id, seq__gt=after)
+            .order_by("seq")[:limit])
+    return [row.to_dict() for row in rows]
+
+
+def _execution(execution_id: str) -> dict | None:
+    from executions.models import Execution
+
+    row = Execution.objects.filter(pk=execution_id).first()
+    return row.to_dict() if row else None
+
+
+def _recent_executions(limit: int) -> list[dict]:
+    from executions.models import Execution
+
+    rows = Execution.objects.order_by("-created_at", "-id")[:limit]
+    return [row.to_dict() for row in rows]
+
+
+class ExecutionConsumer(AsyncJsonWebsocketConsumer):
+    """``/ws/executions/<id>/``: the execution's events in seq order, then live."""
+
+    execution_id: str
+    #: The last seq sent to this browser; None until it subscribed.
+    last_seq: int | None = None
+    attached = False
+
+    async def connect(self) -> None:
+        self.execution_id = self.scope["url_route"]["kwargs"]["execution_id"]
+        user = self.scope.get("user")
+        if not await permissions.ws_allowed(user, permissions.VIEW):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if await database_sync_to_async(_execution)(self.execution_id) is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        await self.channel_layer.group_add(live.execution_group(self.execution_id),
+                                           self.channel_name)
+        await live.attach()
+        self.attached = True
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.attached:
+            self.attached = False
+            await self.channel_layer.group_discard(live.execution_group(self.execution_id),
+                                                   self.channel_name)
+            await live.detach()
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "subscribe":
+            return
+        try:
+            after = max(0, int(content.get("after") or 0))
+        except (TypeError, ValueError):
+            after = 0
+        self.last_seq = after
+        await self.catch_up()
+        execution = await database_sync_to_async(_execution)(self.execution_id)
+        if execution is not None:
+            await self.send_json({"type": "execution", "execution": execution})
+
+    async def catch_up(self) -> None:
+        """Send every event after ``last_seq`` from the database."""
+        assert self.last_seq is not None
+        while True:
+            events = await database_sync_to_async(_events_after)(
+                self.execution_id, self.last_seq, CATCH_UP_PAGE)
+            if events:
+                await self.send_events(events)
+            if len(events) < CATCH_UP_PAGE:
+                return
+
+    async def send_events(self, events: list[dict]) -> None:
+        if len(events) == 1:
+            await self.send_json({"type": "event", "execution_id": self.execution_id,
+                                  "event": events[0]})
+        else:
+            await self.send_json({"type": "events", "execution_id": self.execution_id,
+                                  "events": events})
+        self.last_seq = events[-1]["seq"]
+
+    async def flux_events(self, message: dict) -> None:
+        """A group message from ``executions.live``: new events and the execution's JSON."""
+        if self.last_seq is None:
+            return  # not subscribed yet: its catch-up reads these from the database
+        fresh = [e for e in message.get("events") or () if e["seq"] > self.last_seq]
+        if fresh:
+            if fresh[0]["seq"] != self.last_seq + 1 or any(
+                    b["seq"] != a["seq"] + 1 for a, b in zip(fresh, fresh[1:], strict=False)):
+                await self.catch_up()  # a gap: the database has everything up to these
+            else:
+                await self.send_events(fresh)
+        execution = message.get("execution")
+        if execution is not None:
+            await self.send_json({"type": "execution", "execution": execution})
+
+
+class ExecutionsConsumer(AsyncJsonWebsocketConsumer):
+    """``/ws/executions/``: execution summaries (new runs, status changes) for lists."""
+
+    attached = False
+
+    async def connect(self) -> None:
+        if not await permissions.ws_allowed(self.scope.get("user"), permissions.VIEW):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.channel_layer.group_add(live.LIST_GROUP, self.channel_name)
+        await live.attach()
+        self.attached = True
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.attached:
+            self.attached = False
+            await self.channel_layer.group_discard(live.LIST_GROUP, self.channel_name)
+            await live.detach()
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "subscribe":
+            return
+        # What changed while the page was away: the latest executions, oldest first.
+        for execution in reversed(await database_sync_to_async(_recent_executions)(
+                LIST_SNAPSHOT)):
+            await self.send_json({"type": "execution", "execution": execution})
+
+    async def flux_execution(self, message: dict) -> None:
+        await self.send_json({"type": "execution", "execution": message["execution"]})
