@@ -7,6 +7,7 @@ from fluxweb.api import api, not_found
 
 urlpatterns = [
     path("", include("executions.urls")),
+    path("inbox/", include("executions.inbox.urls")),
     path("graphs/", include("graphs.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
