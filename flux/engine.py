@@ -342,6 +342,9 @@ class Engine:
 
     def _busy(self, execution_id: str) -> InvalidStateError:
         rec = self.store.get(execution_id)
+        if rec.lease_owner is None:  # the store declined it (e.g. a worker's filter)
+            return InvalidStateError(f"Execution {execution_id} is {rec.status}: there is "
+                                     "nothing to run.", status=rec.status)
         return InvalidStateError(
             f"Execution {execution_id} is {rec.status} on worker {rec.lease_owner}; "
             "wait for it to stop or cancel it.", status=rec.status)
@@ -355,20 +358,26 @@ class Engine:
 
     # running --------------------------------------------------------------------
     async def run(self, execution_id: str, *, workflow: Workflow | None = None,
-                  actor: str | None = None) -> ExecutionContext:
+                  actor: str | None = None, only_runnable: bool = False
+                  ) -> ExecutionContext:
         """Run an execution until it finishes, pauses or sleeps; return its context.
 
         A paused one continues past its (first) pending pause with no input; a
         failed one is retried from its last successful state; a completed or
-        cancelled one is returned as it is.
+        cancelled one is returned as it is. With ``only_runnable`` (queue
+        workers: a message says "look at it", not "resume it"), a paused or
+        failed execution is returned as it is too.
         """
         claimed = self._claim(execution_id)
         if claimed is None:
             rec = self.store.get(execution_id)
-            if rec.status in Status.FINISHED:
+            if rec.status in Status.FINISHED or (only_runnable and rec.status == Status.PAUSED):
                 return self.context(execution_id, workflow)
             raise self._busy(execution_id)
         lease, record = claimed
+        if only_runnable and record.status in (Status.PAUSED, Status.FAILED):
+            self.store.release(lease)
+            return self.context(execution_id, workflow)
         try:
             events = self.store.events(execution_id)
             wf = workflow or self.workflow_for(record.workflow, record)

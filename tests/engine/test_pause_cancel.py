@@ -224,3 +224,21 @@ async def test_a_transient_workflow_restarts_from_the_beginning_after_a_crash(st
     ctx = await Engine(store).run(record.id, workflow=transient)
     assert ctx.output == [1, 2] and runs == [1, 2, 1, 2]
     assert any(e.type is T.WORKFLOW_RESUMED and e.value.get("restart") for e in ctx.events)
+
+
+async def test_a_queue_worker_run_never_resumes_or_retries_on_its_own(store):
+    @workflow
+    async def waits(ctx):
+        await pause("gate")
+
+    @workflow
+    async def breaks(ctx):
+        raise RuntimeError("broken")
+
+    paused = await waits.run()
+    failed = await breaks.run()
+    engine = Engine(store)
+    again = await engine.run(paused.execution_id, workflow=waits, only_runnable=True)
+    assert again.is_paused and len(again.events) == len(paused.events)
+    again = await engine.run(failed.execution_id, workflow=breaks, only_runnable=True)
+    assert again.has_failed and len(again.events) == len(failed.events)
