@@ -175,7 +175,7 @@ def run(execution_id: str) -> str | None:
 
     async def main() -> tuple[str | None, datetime | None]:
         try:
-            ctx = await eng.run(execution_id, only_runnable=True)
+            ctx = await eng.run(execution_id)
         except InvalidStateError as exc:
             log.debug("flux: not running %s: %s", execution_id, exc)
             return None, None
