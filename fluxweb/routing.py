@@ -3,8 +3,10 @@
 from django.urls import URLPattern, path
 
 from executions import consumers
+from executions.inbox.consumers import InboxConsumer
 
 websocket_urlpatterns: list[URLPattern] = [
     path("ws/executions/", consumers.ExecutionsConsumer.as_asgi()),
     path("ws/executions/<str:execution_id>/", consumers.ExecutionConsumer.as_asgi()),
+    path("ws/inbox/", InboxConsumer.as_asgi()),
 ]

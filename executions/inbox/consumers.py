@@ -1,0 +1,87 @@
+"""``/ws/inbox/``: approvals appearing and leaving, for the inbox page (docs/frontend.md).
+
+Permission is checked in ``connect()``: a logged-in user holding
+``executions.decide_approval``; anyone else is closed with 4403. On
+``{"type": "subscribe"}`` the consumer sends every pending approval the user
+may see (``{"type": "approval", "approval": APPROVAL}``), then follows changes.
+
+Approvals change only in the transactions that append a pause's events
+(``executions.approvals.record_events``), so the consumer needs no publisher
+of its own: it listens to ``executions.live``'s list group, whose
+``flux.execution`` messages follow every committed batch of events (pushed
+through Redis in the scaled shape, polled from the database in the embedded
+one). When an execution's status changes, the consumer reads that execution's
+approvals and sends the ones this user may see, as they are now.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from executions import approvals, live
+from executions.permissions import APPROVE, ws_allowed
+
+CLOSE_FORBIDDEN = 4403
+#: Pending approvals sent on subscribe, at most.
+SNAPSHOT = 200
+#: Executions whose last status the consumer remembers.
+REMEMBERED = 2000
+
+
+def _pending(user: Any) -> list[dict]:
+    from executions.inbox.views import item_dict
+
+    rows = (approvals.visible(user).filter(status=approvals.PENDING)
+            .order_by("requested_at", "id")[:SNAPSHOT])
+    return [item_dict(a, user) for a in rows]
+
+
+def _of_execution(user: Any, execution_id: str) -> list[dict]:
+    from executions.inbox.views import item_dict
+
+    rows = approvals.visible(user).filter(execution_id=execution_id).order_by("id")
+    return [item_dict(a, user) for a in rows]
+
+
+class InboxConsumer(AsyncJsonWebsocketConsumer):
+    attached = False
+
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        if not await ws_allowed(self.user, APPROVE):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.statuses: OrderedDict[str, str] = OrderedDict()
+        await self.channel_layer.group_add(live.LIST_GROUP, self.channel_name)
+        await live.attach()
+        self.attached = True
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.attached:
+            self.attached = False
+            await self.channel_layer.group_discard(live.LIST_GROUP, self.channel_name)
+            await live.detach()
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "subscribe":
+            return
+        for approval in await database_sync_to_async(_pending)(self.user):
+            await self.send_json({"type": "approval", "approval": approval})
+
+    async def flux_execution(self, message: dict) -> None:
+        """An execution's events were committed: send its approvals if its status moved."""
+        execution = message.get("execution") or {}
+        execution_id, status = execution.get("id"), execution.get("status")
+        if execution_id is None or self.statuses.get(execution_id) == status:
+            return
+        self.statuses[execution_id] = status
+        self.statuses.move_to_end(execution_id)
+        while len(self.statuses) > REMEMBERED:
+            self.statuses.popitem(last=False)
+        for approval in await database_sync_to_async(_of_execution)(self.user, execution_id):
+            await self.send_json({"type": "approval", "approval": approval})

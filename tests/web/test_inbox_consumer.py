@@ -1,0 +1,86 @@
+"""/ws/inbox/ on both shapes: new approvals appear and decided ones leave, live.
+
+In the embedded shape the messages come from the web process's database poller,
+in the scaled shape from the Redis publisher (executions/live.py); either way the
+consumer reads the execution's approvals when its status moves.
+"""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from executions import approvals, live, runner
+from fluxweb.routing import websocket_urlpatterns
+from tests.inbox.conftest import paused, people, sent  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.django_db(transaction=True)
+TIMEOUT = 10
+
+
+@pytest.fixture(autouse=True)
+async def close_connections():
+    yield
+    from django.db import connections
+
+    # database_sync_to_async's thread ran executions: close its store and connection.
+    await database_sync_to_async(runner.close_thread_store)()
+    await database_sync_to_async(connections.close_all)()
+
+
+def communicator(user) -> WebsocketCommunicator:
+    com = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/inbox/")
+    com.scope["user"] = user
+    return com
+
+
+async def next_approval(com: WebsocketCommunicator, status: str) -> dict:
+    while True:
+        message = await com.receive_json_from(timeout=TIMEOUT)
+        if message["type"] == "approval" and message["approval"]["status"] == status:
+            return message["approval"]
+
+
+async def test_items_appear_and_leave_live(people, sent):  # noqa: F811
+    early = await database_sync_to_async(paused)({"title": "Early"})
+    com = communicator(people["alice"])
+    connected, _ = await com.connect(timeout=TIMEOUT)
+    assert connected
+    await com.send_json_to({"type": "subscribe", "after": 0})
+    snapshot = await next_approval(com, "pending")
+    assert (snapshot["id"], snapshot["title"], snapshot["may_decide"]) == (early.pk, "Early", True)
+
+    fresh = await database_sync_to_async(paused)({"title": "Fresh", "output": {"n": 1}})
+    shown = await next_approval(com, "pending")
+    assert (shown["id"], shown["output"]) == (fresh.pk, {"n": 1})
+
+    await database_sync_to_async(approvals.decide)(fresh.pk, people["bob"], approve=True,
+                                                   input="ok")
+    gone = await next_approval(com, "approved")
+    assert (gone["id"], gone["decided_by"]) == (fresh.pk, "bob")
+    await com.disconnect()
+    if live.mode() == "push":
+        live.publisher().flush()
+
+
+async def test_only_approvers_may_connect(people, sent):  # noqa: F811
+    com = communicator(people["carol"])
+    connected, code = await com.connect(timeout=TIMEOUT)
+    assert not connected and code == 4403
+    from django.contrib.auth.models import AnonymousUser
+
+    connected, code = await communicator(AnonymousUser()).connect(timeout=TIMEOUT)
+    assert not connected and code == 4403
+
+
+async def test_items_naming_others_are_not_sent(people, sent):  # noqa: F811
+    com = communicator(people["alice"])
+    assert (await com.connect(timeout=TIMEOUT))[0]
+    await com.send_json_to({"type": "subscribe", "after": 0})
+    await database_sync_to_async(paused)({"title": "Bob's", "approvers": ["bob"]})
+    mine = await database_sync_to_async(paused)({"title": "Anyone's"})
+    shown = await next_approval(com, "pending")
+    assert shown["id"] == mine.pk  # Bob's never came
+    await com.disconnect()
