@@ -1,0 +1,196 @@
+"""The editor in real Chromium against a live server and worker (`manage.py flux up`):
+draw a three-node graph with a conditional edge by dragging and connecting, see the
+cycle error, fix it, undo and redo, save, run, watch the nodes complete live, open a
+node's output; a viewer sees the graph read-only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery staple"
+SETUP = f"""
+from django.contrib.auth.models import Group, User
+for name, group in (("erin", "editor"), ("vic", "viewer")):
+    user = User.objects.create_user(name, password={PASSWORD!r})
+    user.groups.add(Group.objects.get(name=group))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    """`flux up` (daphne + one worker) on a fresh SQLite database; its base URL."""
+    if not (ROOT / "static" / "dist" / ".vite" / "manifest.json").exists():
+        pytest.fail("The front-end bundle is not built: run `npm ci && npm run build`.")
+    home = tmp_path_factory.mktemp("graphs-browser")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{home}/db.sqlite3",
+           "FLUX_WORKFLOW_MODULES": "tests.graphs.tasks", "FLUX_DEMO": "0",
+           "FLUX_HOME": str(home / "flux"), "DJANGO_SETTINGS_MODULE": "fluxweb.settings"}
+    env.pop("REDIS_URL", None)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+    subprocess.run([*manage, "shell", "-c", SETUP], env=env, cwd=ROOT, check=True)
+    port = free_port()
+    log = open(home / "up.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([*manage, "flux", "up", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/health", timeout=1) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("flux up did not start:\n" + (home / "up.log").read_text()[-3000:])
+        time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+def log_in(browser, base: str, username: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(10_000)
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit], input[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    return page
+
+
+def connect(page, source: str, target: str) -> None:
+    """Drag from the source node's bottom handle to the target node's top handle."""
+    start = page.get_by_test_id(f"node-{source}").locator(".react-flow__handle-bottom")
+    end = page.get_by_test_id(f"node-{target}").locator(".react-flow__handle-top")
+    a, b = start.bounding_box(), end.bounding_box()
+    page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=12)
+    page.mouse.up()
+    page.get_by_test_id(f"edge-{source}-{target}").wait_for(state="attached")
+
+
+def click_edge(page, source: str, target: str) -> None:
+    """Click the middle of an edge's path (an SVG edge has no box of its own to click)."""
+    point = page.get_by_test_id(f"edge-{source}-{target}").locator("path").first.evaluate(
+        """path => {
+            const p = path.getPointAtLength(path.getTotalLength() / 2);
+            const m = path.getScreenCTM();
+            return {x: p.x * m.a + p.y * m.c + m.e, y: p.x * m.b + p.y * m.d + m.f};
+        }""")
+    page.mouse.click(point["x"], point["y"])
+
+
+def test_draw_validate_save_run_and_watch(server, browser):
+    from playwright.sync_api import expect
+
+    page = log_in(browser, server, "erin")
+    page.goto(f"{server}/graphs/new/")
+    editor = page.get_by_test_id("graph-editor")
+    expect(editor).to_have_attribute("data-mode", "edit")
+    canvas = page.get_by_test_id("canvas")
+    box = canvas.bounding_box()
+    for task, (x, y) in {"gt_double": (0.5, 0.15), "gt_label": (0.25, 0.55),
+                         "gt_negate": (0.75, 0.55)}.items():
+        page.get_by_test_id(f"palette-item-{task}").drag_to(
+            canvas, target_position={"x": box["width"] * x, "y": box["height"] * y})
+        page.get_by_test_id(f"node-{task}").wait_for()
+    expect(page.get_by_test_id("start-marker-gt_double")).to_be_visible()
+
+    page.get_by_test_id("canvas").click(position={"x": 30, "y": 30})  # the graph inspector
+    page.get_by_test_id("graph-name-input").fill("browser_graph")
+    page.get_by_test_id("graph-name-input").press("Enter")
+
+    connect(page, "gt_double", "gt_label")
+    connect(page, "gt_double", "gt_negate")
+    page.get_by_test_id("layout-button").click()  # top to bottom, edges clear of nodes
+    click_edge(page, "gt_double", "gt_label")
+    page.get_by_test_id("condition-input").fill("result > 10")
+    page.get_by_test_id("condition-input").press("Enter")
+    expect(page.get_by_test_id("edge-label-gt_double-gt_label")).to_contain_text("result > 10")
+    for node in ("gt_label", "gt_negate"):
+        page.get_by_test_id(f"node-{node}").click()
+        page.get_by_test_id("node-end-toggle").check()
+
+    # A cycle: label -> negate -> label.
+    connect(page, "gt_label", "gt_negate")
+    connect(page, "gt_negate", "gt_label")
+    expect(page.get_by_test_id("problem").filter(has_text="cycle").first).to_be_visible()
+    expect(page.get_by_test_id("node-error-gt_label")).to_be_visible()
+    # Fix it: delete the closing edge; undo brings it back, redo removes it again.
+    click_edge(page, "gt_negate", "gt_label")
+    page.keyboard.press("Delete")
+    expect(page.get_by_test_id("edge-gt_negate-gt_label")).to_have_count(0)
+    page.get_by_test_id("undo-button").click()
+    expect(page.get_by_test_id("edge-gt_negate-gt_label")).to_have_count(1)
+    page.get_by_test_id("redo-button").click()
+    expect(page.get_by_test_id("edge-gt_negate-gt_label")).to_have_count(0)
+    click_edge(page, "gt_label", "gt_negate")
+    page.keyboard.press("Delete")
+    expect(page.get_by_test_id("problem")).to_have_count(0)
+    status = page.get_by_test_id("validation-status")
+    expect(status).to_have_attribute("data-valid", "true")
+
+    page.get_by_test_id("save-button").click()
+    expect(page.get_by_test_id("graph-version")).to_contain_text("version 1")
+    page.wait_for_url("**/graphs/*/edit/")
+    graph_url = page.url
+
+    page.get_by_test_id("run-button").click()
+    page.get_by_test_id("run-input").fill("7")
+    page.get_by_test_id("run-submit").click()
+    expect(editor).to_have_attribute("data-mode", "live")
+    for node in ("gt_double", "gt_label", "gt_negate"):
+        expect(page.get_by_test_id(f"node-{node}")).to_have_attribute(
+            "data-state", "completed", timeout=20_000)
+    page.get_by_test_id("node-gt_label").click()
+    expect(page.get_by_test_id("node-panel-output")).to_contain_text("n=14")
+
+    viewer = log_in(browser, server, "vic")
+    viewer.goto(graph_url)
+    expect(viewer.get_by_test_id("graph-editor")).to_have_attribute("data-mode", "read-only")
+    expect(viewer.get_by_test_id("node-gt_label")).to_be_visible()
+    expect(viewer.get_by_test_id("palette")).to_have_count(0)
+    expect(viewer.get_by_test_id("save-button")).to_have_count(0)
+    expect(viewer.get_by_test_id("run-button")).to_have_count(0)
