@@ -379,7 +379,7 @@ list?.addEventListener('click', (event) => {
 
 document.addEventListener('keydown', (event) => {
   if (!list || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (event.target.closest?.('input, textarea, select, [contenteditable]')) return;
+  if (event.target.closest?.('input:not([type="checkbox"]), textarea, select, [contenteditable]')) return;
   const items = [...list.querySelectorAll('.approval')];
   if (!items.length) return;
   if (!focused || !focused.isConnected) focused = null;
