@@ -45,6 +45,7 @@ class Workflow:
         max_recovery_attempts: int | None = None,
         description: str | None = None,
         input_schema: dict | None = None,
+        register: bool = True,
     ) -> None:
         if not inspect.iscoroutinefunction(func):
             raise TypeError(
@@ -65,7 +66,8 @@ class Workflow:
         self.__name__ = getattr(func, "__name__", self.name)
         self.__module__ = getattr(func, "__module__", __name__)
         self.__wrapped__ = func
-        registry[self.name] = self
+        if register:
+            registry[self.name] = self
 
     # options resolved at run time (decorator > configure() > runtime > built-in)
     @property
