@@ -214,7 +214,8 @@ class GraphValidationError(ExecutionError, ValueError):
     def __init__(self, graph_name: str, errors: list[dict[str, Any]]) -> None:
         self.graph_name = graph_name
         self.errors = errors
-        lines = "; ".join(e["message"] for e in errors)
+        lines = "; ".join(e["message"] + (f" ({e['hint']})" if e.get("hint") else "")
+                          for e in errors)
         super().__init__(None, f"Graph '{graph_name}' is invalid: {lines}")
 
 

@@ -101,13 +101,15 @@ class Graph:
             out.append({"code": "empty", "message": "Graph has no nodes"})
         if self.start is None:
             out.append({"code": "no_start",
-                        "message": "Graph has no start node: call start_with(node)"})
+                        "message": "Graph has no start node",
+                        "hint": "mark one node as the start (in code: start_with(node))"})
         elif self.start not in self.nodes:
             out.append({"code": "unknown_node", "node": self.start,
                         "message": f"Start node '{self.start}' is not a node of the graph"})
         if not self.end:
             out.append({"code": "no_end",
-                        "message": "Graph has no end node: call end_with(node)"})
+                        "message": "Graph has no end node",
+                        "hint": "mark at least one node as an end (in code: end_with(node))"})
         for name in self.end:
             if name not in self.nodes:
                 out.append({"code": "unknown_node", "node": name,
