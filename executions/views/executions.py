@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 
 from executions import permissions, runner
 from executions.models import Event, Execution, Workflow
-from executions.views import filters, timeline
+from executions.views import filters, render as fast, timeline
 from executions.views.common import (
     FINISHED,
     STATUSES,
@@ -202,6 +202,9 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         "errors": error_chain(execution.error),
         "timeline": line,
         "events": log_rows,
+        "events_html": fast.event_rows(log_rows, ERROR_TYPES),
+        "gantt_html": fast.gantt_rows(line.bars),
+        "task_options_html": fast.task_options(task_names, task),
         "log_total": log_total,
         "log_truncated": log_total > len(log_rows),
         "errors_only": errors_only,
