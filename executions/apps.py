@@ -18,6 +18,9 @@ class ExecutionsConfig(AppConfig):
         from flux import config
 
         config.set_runtime_defaults(getattr(settings, "FLUX", {}))
+        from executions import secrets_store
+
+        secrets_store.install()  # tasks' secret_requests read the Secret table
         registry.load_workflows()
         post_migrate.connect(registry.sync_after_migrate, sender=self,
                              dispatch_uid="executions.sync_workflows")

@@ -1,8 +1,15 @@
 """The REST API: one NinjaAPI at /api/, to which each app adds its router.
 
+Apps' routers are mounted at the end of this module (``executions/api.py``,
+``graphs/api.py``...). Every operation needs a caller (``executions/auth.py``: a
+bearer token, or the session with CSRF) unless it says ``auth=None``; permissions
+are checked in the operations (``executions/permissions.py``).
+
 Every error answers `{"detail": "<for a person>", "code": "<stable_code>"}` (422s add
-`"errors"`). Views raise `ApiError(status, detail, code=...)` for their own errors.
-`/api/docs`, `/api/openapi.json` and `/api/health` need no login.
+`"errors"`). Views raise `ApiError(status, detail, code=...)` for their own errors;
+the engine's errors are mapped here (wrong state 409, bad input 422, unknown 404).
+`/api/docs`, `/api/openapi.json` and `/api/health` need no login. docs/api.md
+documents the API.
 """
 
 from __future__ import annotations
@@ -16,6 +23,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from executions.auth import BadToken, CsrfFailed, api_auth
+from executions.permissions import NotAuthenticated
+from flux.errors import (
+    ExecutionNotFoundError,
+    InvalidInputError,
+    InvalidStateError,
+    WorkflowNotFoundError,
+)
+
 log = logging.getLogger(__name__)
 
 STATUS_CODES = {
@@ -26,7 +42,7 @@ STATUS_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
-    422: "validation_error",
+    422: "invalid",
     429: "throttled",
 }
 
@@ -45,6 +61,7 @@ api = NinjaAPI(
     description="Run, watch and approve durable workflows.",
     docs_url="/docs",
     openapi_url="/openapi.json",
+    auth=api_auth,
 )
 
 
@@ -62,6 +79,43 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
     return error(request, 401, "Log in or send a token to use this endpoint.", "not_authenticated")
 
 
+@api.exception_handler(BadToken)
+def on_bad_token(request: HttpRequest, exc: BadToken) -> HttpResponse:
+    return error(request, 401, "The token is not valid: unknown, revoked or expired (send "
+                               "'Authorization: Bearer <token>').", "invalid_token")
+
+
+@api.exception_handler(NotAuthenticated)
+def on_not_authenticated(request: HttpRequest, exc: NotAuthenticated) -> HttpResponse:
+    return error(request, 401, str(exc) or "Log in or send a token.", "not_authenticated")
+
+
+@api.exception_handler(CsrfFailed)
+def on_csrf_failed(request: HttpRequest, exc: CsrfFailed) -> HttpResponse:
+    return error(request, 403, "The CSRF check failed: send the csrftoken cookie's value in "
+                               "the X-CSRFToken header (or use a bearer token).", "csrf_failed")
+
+
+@api.exception_handler(InvalidStateError)
+def on_invalid_state(request: HttpRequest, exc: InvalidStateError) -> HttpResponse:
+    return error(request, 409, str(exc), "invalid_state")
+
+
+@api.exception_handler(InvalidInputError)
+def on_invalid_input(request: HttpRequest, exc: InvalidInputError) -> HttpResponse:
+    return error(request, 422, str(exc), "invalid_input", errors=exc.errors)
+
+
+@api.exception_handler(ExecutionNotFoundError)
+def on_execution_not_found(request: HttpRequest, exc: ExecutionNotFoundError) -> HttpResponse:
+    return error(request, 404, str(exc), "execution_not_found")
+
+
+@api.exception_handler(WorkflowNotFoundError)
+def on_workflow_not_found(request: HttpRequest, exc: WorkflowNotFoundError) -> HttpResponse:
+    return error(request, 404, str(exc), "workflow_not_found")
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     code = STATUS_CODES.get(exc.status_code, "error")
@@ -70,7 +124,8 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return error(request, 422, "The request is not valid.", "validation_error", errors=exc.errors)
+    return error(request, 422, "The request is not valid: see errors.", "invalid",
+                 errors=exc.errors)
 
 
 @api.exception_handler(Http404)
@@ -92,6 +147,12 @@ def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.exception("Unhandled error in %s %s", request.method, request.path)
     return error(request, 500, "Something went wrong on the server.", "internal_error")
+
+
+@api.get("/", auth=None, include_in_schema=False)
+def index(request: HttpRequest) -> dict[str, str]:
+    """Where to start: the docs, the schema, the health check."""
+    return {"docs": "/api/docs", "openapi": "/api/openapi.json", "health": "/api/health"}
 
 
 class Health(Schema):
@@ -136,8 +197,10 @@ def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
 
 
 # Apps' routers (kept last: they import ApiError from this module).
+from executions.api import router as executions_router  # noqa: E402
 from graphs.api import router as graphs_router, tasks_router  # noqa: E402
 
+api.add_router("/", executions_router)
 api.add_router("/graphs", graphs_router)
 api.add_router("/tasks", tasks_router)
 

@@ -57,6 +57,18 @@ if not SECRET_KEY:
         )
     SECRET_KEY = _DEV_SECRET_KEY
 
+# The key that encrypts stored secrets (executions/secrets_store.py); comma-separated
+# to rotate (the first encrypts, all decrypt). Derived from SECRET_KEY when unset in
+# the embedded shape (or with DEBUG); required in the scaled shape.
+FLUX_SECRETS_KEY = env_str("FLUX_SECRETS_KEY") or ""
+if not FLUX_SECRETS_KEY and not (DEBUG or EMBEDDED):
+    raise ImproperlyConfigured(
+        "FLUX_SECRETS_KEY is required when DATABASE_URL points at PostgreSQL (the scaled "
+        "shape): it encrypts the secrets stored for tasks. Set it to a long random string "
+        "(`python -c 'import secrets; print(secrets.token_urlsafe(32))'`) and keep it: "
+        "secrets stored under a lost key cannot be read."
+    )
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -219,6 +231,10 @@ FLUX_LEASE_SECONDS = env_int("FLUX_LEASE_SECONDS", 30, minimum=1)
 # The reaper re-sends the queue message of a queued execution nobody picked up for
 # this long (a message lost with Redis, or a backlog: duplicates are harmless).
 FLUX_REQUEUE_SECONDS = env_int("FLUX_REQUEUE_SECONDS", 30, minimum=1)
+# The largest input (a workflow's, or a pause's answer) the API accepts, as JSON
+# bytes; bigger ones get 413. Request bodies are capped by DATA_UPLOAD_MAX_MEMORY_SIZE.
+FLUX_MAX_INPUT_BYTES = env_int("FLUX_MAX_INPUT_BYTES", 1_048_576, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 FLUX = {
     "lease_seconds": FLUX_LEASE_SECONDS,
     # Durable sleeps longer than this end the run; a timer wakes the execution.

@@ -12,4 +12,6 @@ VERB_MODULES = (
     "executions.cli.worker",
     "executions.cli.up",
     "executions.cli.demo",
+    "executions.cli.token",
+    "executions.cli.secret",
 )

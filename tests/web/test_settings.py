@@ -30,6 +30,7 @@ CONFIG_VARIABLES = {
     "DATABASE_URL",
     "REDIS_URL",
     "SECRET_KEY",
+    "FLUX_SECRETS_KEY",
     "DEBUG",
     "ALLOWED_HOSTS",
     "FLUX_LEASE_SECONDS",
@@ -122,6 +123,7 @@ def test_check_deploy_is_clean_in_the_scaled_shape():
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/fluxweb",
         "REDIS_URL": "redis://127.0.0.1:6379/15",
         "SECRET_KEY": "kq3v-8Zp2Lr1Xw9Nf4Tg7Hy6Bm5Jc0Ds3Ae8Ui2Op1Ql4Rk7Wz9Xv6Ct5Yb0Nm3",
+        "FLUX_SECRETS_KEY": "Vb7-Qs2Lm9Xr4Tn8Kw1Hz6Jd3Fc5Gp0Ay",
         "ALLOWED_HOSTS": "flux.example",
     }
     result = subprocess.run(
