@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from executions import views_tokens
 from executions.views import executions, pages
 
 urlpatterns = [
@@ -15,4 +16,7 @@ urlpatterns = [
          name="execution-events"),
     path("executions/<str:execution_id>/<str:action>/", executions.execution_action,
          name="execution-action"),
+    # API tokens (executions/views_tokens.py)
+    path("tokens/", views_tokens.token_list, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", views_tokens.token_revoke, name="token-revoke"),
 ]

@@ -71,6 +71,12 @@ MATRIX: list[Rule] = [
     Rule("executions/{execution_id}/{action}/", "POST", perms.CANCEL,
          "/executions/{queued}/cancel/", page=True, allowed="operator", denied="approver",
          ok=(302,), note="cancel; retry and rerun need RUN (perms.ACTIONS)"),
+    # API tokens page (executions/views_tokens.py): every user manages their own
+    Rule("tokens/", needs=LOGIN, allowed="nobody", page=True),
+    Rule("tokens/", "POST", LOGIN, allowed="nobody", page=True,
+         body={"name": "ci", "expires_in_days": "30"}),
+    Rule("tokens/{token_id}/revoke/", "POST", LOGIN, "/tokens/{own_token}/revoke/",
+         allowed="nobody", page=True, ok=(302,)),
     # the inbox (executions/inbox/urls.py): every logged-in user sees the items they may
     # decide; deciding checks each item (executions.approvals.refusal)
     Rule("inbox/", needs=LOGIN, allowed="nobody", page=True),

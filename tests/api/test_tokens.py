@@ -91,3 +91,18 @@ def test_the_cli_refuses_unknown_users_and_ids(users):
     assert flux("token", "create", "ghost").code == 2
     assert flux("token", "revoke", "999").code == 2
     assert flux("token", "create", "viewer", "--expires", "soon").code == 2
+
+
+def test_the_tokens_page_shows_a_new_token_once_and_revokes(users):
+    page = client_for(users["viewer"])
+    made = page.post("/tokens/", {"name": "laptop", "expires_in_days": "30"})
+    assert made.status_code == 200 and made["Cache-Control"] == "no-store"
+    token = Token.objects.get(user=users["viewer"])
+    raw = made.context["created"]["raw"]
+    assert raw in made.content.decode() and TokenClient(raw).get("/api/tokens/").status_code == 200
+    again = page.get("/tokens/").content.decode()
+    assert raw not in again and token.prefix in again
+    other, _ = Token.issue(users["operator"])
+    assert page.post(f"/tokens/{other.pk}/revoke/").status_code == 404
+    assert page.post(f"/tokens/{token.pk}/revoke/").status_code == 302
+    assert TokenClient(raw).get("/api/tokens/").status_code == 401
