@@ -6,13 +6,16 @@ import pytest
 
 import flux.config
 import flux.taskdef
+import flux.workflowdef
 from flux.secrets import DictSecretProvider
 from flux.store import MemoryStore
 
 
 @pytest.fixture(autouse=True)
-def store():
-    """Each test gets an empty in-memory store as the engine's default."""
+def store(monkeypatch):
+    """Each test gets an empty in-memory store as the engine's default (and no
+    workflow resolvers a web app may have installed in this process)."""
+    monkeypatch.setattr(flux.workflowdef, "resolvers", [])
     flux.config.reset()
     store = MemoryStore()
     flux.config.configure(store=store, secrets=DictSecretProvider({"API_KEY": "s3cr3t-key"}))

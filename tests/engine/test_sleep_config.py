@@ -127,7 +127,10 @@ def test_tasks_called_with_wrong_arguments_say_which_task():
 
 
 async def test_resolvers_supply_workflows_the_registry_lacks(store):
-    from flux.workflowdef import Workflow, registry, resolvers
+    import flux.workflowdef
+    from flux.workflowdef import Workflow, registry
+
+    resolvers = flux.workflowdef.resolvers
 
     async def body(ctx):
         return f"built for {ctx.input}"
