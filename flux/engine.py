@@ -527,7 +527,9 @@ class Engine:
         try:
             rec = run.record
             pending = run.index.pending_pauses()
-            if rec.status != Status.PAUSED or not pending:
+            # Queued with a pause still pending: pauses in parallel branches, one of
+            # them answered already; the next run passes both.
+            if rec.status not in (Status.PAUSED, Status.QUEUED) or not pending:
                 raise InvalidStateError(
                     f"Execution {execution_id} is {rec.status}, not paused: only a paused "
                     "execution can be resumed.", status=rec.status)

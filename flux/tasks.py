@@ -124,6 +124,8 @@ async def pause(
     "reject"); ``output``, what the run produced so far, shown to the
     approver. Rejecting raises :class:`~flux.errors.RejectedError` here.
     """
+    if on_deadline not in ("approve", "reject"):
+        raise ValueError("pause(on_deadline=...) must be 'approve' or 'reject'")
     run = current_run.get()
     if run is None:
         raise RuntimeError("pause() only works inside a running workflow")
@@ -155,8 +157,6 @@ async def pause(
                             "default": encode(default, f"the default of pause '{name}'"),
                             "output": encode(output, f"the output shown at pause '{name}'"),
                             "forbid_self_approval": forbid_self_approval}
-    if on_deadline not in ("approve", "reject"):
-        raise ValueError("pause(on_deadline=...) must be 'approve' or 'reject'")
     run.emit(T.TASK_PAUSED, name, pause_id, info, parent)
     raise ExecutionSuspended("paused")
 

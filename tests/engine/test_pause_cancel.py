@@ -99,6 +99,24 @@ async def test_parallel_pauses_wait_for_all_branches_and_resume_by_name():
     assert ctx.output == [102, 14]
 
 
+async def test_both_parallel_pauses_can_be_answered_before_the_next_run(store):
+    async def branch(name):
+        return await pause(name)
+
+    @workflow
+    async def fan(ctx):
+        return await parallel(branch("left"), branch("right"))
+
+    ctx = await fan.run()
+    engine = Engine(store)
+    assert engine.request_resume(ctx.execution_id, 1, pause="left").status == Status.QUEUED
+    assert engine.request_resume(ctx.execution_id, 2, pause="right").status == Status.QUEUED
+    with pytest.raises(InvalidStateError, match="not paused"):
+        engine.request_resume(ctx.execution_id, 3, pause="left")
+    ctx = await engine.run(ctx.execution_id, workflow=fan)
+    assert ctx.output == [1, 2]
+
+
 async def test_cancelling_a_paused_execution_and_a_finished_one(store):
     @workflow
     async def waits(ctx):
