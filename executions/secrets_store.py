@@ -15,19 +15,17 @@ them from every recorded value. Nothing else ever decrypts.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import os
 import re
-import threading
 from collections.abc import Iterable
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connections
 
+from executions import dbsync
 from flux.errors import SecretNotFoundError
 from flux.secrets import EnvSecretProvider, SecretProvider
 
@@ -102,15 +100,15 @@ def read_secrets(names: Iterable[str]) -> dict[str, str]:
 class DatabaseSecretProvider(SecretProvider):
     """The engine's secrets, from the Secret table (decrypted on each request).
 
-    The engine asks from inside its event loop, where Django refuses queries; then
-    the query runs on a short-lived thread with its own connection.
+    The engine asks from inside its event loop, where Django refuses queries; the
+    query runs there anyway, with the loop hidden (see :mod:`executions.dbsync`).
     """
 
     def get_many(self, names: Iterable[str]) -> dict[str, str]:
         names = list(dict.fromkeys(names))
         if not names:
             return {}
-        found = _off_the_loop(read_secrets, names)
+        found = dbsync.call(read_secrets, names)
         for name in names:  # the standalone engine's FLUX_SECRET_<NAME> still works
             if name not in found and os.environ.get(EnvSecretProvider.prefix + name):
                 found[name] = os.environ[EnvSecretProvider.prefix + name]
@@ -119,29 +117,6 @@ class DatabaseSecretProvider(SecretProvider):
             raise SecretNotFoundError(
                 missing, "Set them with `manage.py flux secret set NAME` or in the admin.")
         return found
-
-
-def _off_the_loop(fn, *args):
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return fn(*args)
-    result: dict = {}
-
-    def work() -> None:
-        try:
-            result["value"] = fn(*args)
-        except BaseException as exc:  # handed to the caller
-            result["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=work, name="flux-secrets")
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 def install() -> None:

@@ -8,7 +8,7 @@
   asyncio loop, where Django refuses ORM calls (``SynchronousOnlyOperation``).
   Each such call is short, blocking and made between two awaits, so the store
   runs it on the calling thread's own connection with the loop hidden from
-  Django for its length (:func:`_outside_the_loop`). ``close()`` closes that
+  Django for its length (:mod:`executions.dbsync`). ``close()`` closes that
   connection.
 * **Append is one transaction**: a conditional UPDATE of the execution row
   (fence, lease owner and ``last_seq`` must match, so a replaced worker writes
@@ -26,16 +26,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
 
 from executions import approvals
+from executions.dbsync import outside_the_loop
 from executions.models import Event, Execution, record_dict
 from executions.signals import events_committed
 from flux.domain.events import ExecutionEvent, ExecutionEventType
@@ -57,30 +57,6 @@ _EVENT_COLUMNS = ("execution_id", "seq", "type", "name", "source_id", "parent_id
                   "value", "time")
 
 
-@contextlib.contextmanager
-def _outside_the_loop() -> Iterator[None]:
-    """Let Django serve an ORM call on a thread that runs an asyncio loop.
-
-    Django refuses ORM calls where a loop is running (``SynchronousOnlyOperation``),
-    to protect coroutines from blocking it and from sharing a connection across
-    awaits. The engine's store calls are neither: each is a short, blocking call made
-    between two awaits, with no coroutine running meanwhile, always on the same
-    thread and so on that thread's own connection. For the length of such a call the
-    running loop is hidden from Django, which costs nothing; handing each call to
-    another thread instead cost 20 µs on a quiet machine and up to 700 µs under load
-    (GIL hand-offs), more than the commit itself.
-    """
-    loop = asyncio.events._get_running_loop()
-    if loop is None:
-        yield
-        return
-    asyncio.events._set_running_loop(None)
-    try:
-        yield
-    finally:
-        asyncio.events._set_running_loop(loop)
-
-
 class DjangoStore(Store):
     """Executions and events in Django models. See the module docstring."""
 
@@ -96,7 +72,7 @@ class DjangoStore(Store):
     # threads -------------------------------------------------------------------
     def _call(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn`` on this thread's connection, even from inside the engine's loop."""
-        with _outside_the_loop():
+        with outside_the_loop():
             return self._guarded(fn, *args)
 
     def _guarded(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
@@ -112,12 +88,12 @@ class DjangoStore(Store):
 
     def call(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run ``fn`` (e.g. an extra ORM query) as the store's own calls run."""
-        with _outside_the_loop():
+        with outside_the_loop():
             return self._guarded(fn, *args, **kwargs)
 
     def close(self) -> None:
         """Close this thread's database connection (the store's)."""
-        with _outside_the_loop():
+        with outside_the_loop():
             conn = self._conn
             if not conn.in_atomic_block:
                 conn.close()

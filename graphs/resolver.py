@@ -12,15 +12,11 @@ version never changes.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from django.db import connections
-
+from executions import dbsync
 from flux.workflowdef import Workflow
 from graphs.compile import GraphDefinitionError, build_workflow
 
@@ -46,7 +42,7 @@ def resolve(name: str, record: Any = None) -> Workflow | None:
     if isinstance(pinned, dict) and "id" in pinned and "version" in pinned:
         key = (int(pinned["id"]), int(pinned["version"]), name)
     else:
-        found = _off_loop(lambda: _current(name))
+        found = dbsync.call(lambda: _current(name))
         if found is None:
             return None
         key = (found[0], found[1], name)
@@ -55,7 +51,7 @@ def resolve(name: str, record: Any = None) -> Workflow | None:
         if wf is not None:
             _cache.move_to_end(key)
             return wf
-    graph = _off_loop(lambda: _version_graph(key[0], key[1]))
+    graph = dbsync.call(lambda: _version_graph(key[0], key[1]))
     if graph is None:
         return None
     try:
@@ -90,24 +86,6 @@ def _version_graph(definition_id: int, version: int) -> dict[str, Any] | None:
 
     return (GraphVersion.objects.filter(definition_id=definition_id, version=version)
             .values_list("graph", flat=True).first())
-
-
-def _off_loop[R](fn: Callable[[], R]) -> R:
-    """Run a query here, or on a short-lived thread when this thread runs an event loop
-    (the engine calls resolvers from inside its loop, where Django refuses queries)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return fn()
-
-    def in_thread() -> R:
-        try:
-            return fn()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphs-resolve") as pool:
-        return pool.submit(in_thread).result()
 
 
 def sync_row(definition: Any, graph: dict[str, Any]) -> None:
