@@ -243,6 +243,24 @@ FLUX = {
     "max_recovery_attempts": 3,
 }
 
+# Email (approval reminders and escalations, see docs/inbox.md). EMAIL_BACKEND names a
+# Django mail backend: the console in the embedded shape and with DEBUG, else SMTP
+# (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS).
+_email_backend = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend" if EMBEDDED or DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend")
+_email_options: dict = {}
+if _email_backend.endswith("smtp.EmailBackend"):
+    _email_options = {
+        "host": env_str("EMAIL_HOST") or "localhost",
+        "port": env_int("EMAIL_PORT", 25, minimum=1),
+        "username": env_str("EMAIL_HOST_USER") or "",
+        "password": env_str("EMAIL_HOST_PASSWORD") or "",
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+    }
+MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "fluxweb@localhost"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
