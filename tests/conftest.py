@@ -20,3 +20,13 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix,
         if db["ENGINE"].endswith("sqlite3"):
             path = tmp_path_factory.mktemp("sqlite") / f"test_{alias}.sqlite3"
             db.setdefault("TEST", {})["NAME"] = str(path)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test (Playwright's sync API allows one
+    instance per thread at a time)."""
+    from tests.live_server import chromium
+
+    with chromium() as launched:
+        yield launched

@@ -4,77 +4,21 @@ Playwright. Screenshots go to tests/output/."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.live_server import ROOT, live_fluxweb, users_setup
+
 OUTPUT = ROOT / "tests" / "output"
-CHROMIUM = "/usr/bin/chromium"
 USER, PASSWORD = "admin", "browser-test-password-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
 def fluxweb_server(tmp_path_factory):
     """The base URL of `flux up` on a fresh SQLite database, with a superuser."""
-    folder = tmp_path_factory.mktemp("browser")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}", FLUX_DEMO="1",
-               FLUX_WORKFLOW_MODULES="tests.browser.workflows", PYTHONPATH=str(ROOT),
-               DJANGO_SUPERUSER_USERNAME=USER, DJANGO_SUPERUSER_PASSWORD=PASSWORD,
-               DJANGO_SUPERUSER_EMAIL="admin@example.com", FLUX_HOME=str(folder / "flux"))
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([*manage, "createsuperuser", "--noinput"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    port = free_port()
-    log = open(folder / "up.log", "w")
-    up = subprocess.Popen([*manage, "flux", "up", "--port", str(port), "--workers", "1"],
-                          cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                          start_new_session=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            if up.poll() is not None or time.monotonic() > deadline:
-                up.kill()
-                pytest.fail("flux up did not start:\n" + (folder / "up.log").read_text())
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    up.send_signal(signal.SIGTERM)
-    try:
-        up.wait(20)
-    except subprocess.TimeoutExpired:
-        up.kill()
-    log.close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
+    with live_fluxweb(tmp_path_factory.mktemp("browser"), demo=True,
+                      modules="tests.browser.workflows",
+                      setup=users_setup(PASSWORD, {USER: None})) as site:
+        yield site.base
 
 
 @pytest.fixture

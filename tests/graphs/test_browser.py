@@ -5,97 +5,30 @@ node's output; a viewer sees the graph read-only."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.live_server import live_fluxweb, log_in as sign_in, users_setup
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
-SETUP = f"""
-from django.contrib.auth.models import Group, User
-for name, group in (("erin", "editor"), ("vic", "viewer")):
-    user = User.objects.create_user(name, password={PASSWORD!r})
-    user.groups.add(Group.objects.get(name=group))
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SETUP = users_setup(PASSWORD, {"erin": "editor", "vic": "viewer"})
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
     """`flux up` (daphne + one worker) on a fresh SQLite database; its base URL."""
-    if not (ROOT / "static" / "dist" / ".vite" / "manifest.json").exists():
-        pytest.fail("The front-end bundle is not built: run `npm ci && npm run build`.")
-    home = tmp_path_factory.mktemp("graphs-browser")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{home}/db.sqlite3",
-           "FLUX_WORKFLOW_MODULES": "tests.graphs.tasks", "FLUX_DEMO": "0",
-           "FLUX_HOME": str(home / "flux"), "DJANGO_SETTINGS_MODULE": "fluxweb.settings"}
-    env.pop("REDIS_URL", None)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
-    subprocess.run([*manage, "shell", "-c", SETUP], env=env, cwd=ROOT, check=True)
-    port = free_port()
-    log = open(home / "up.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([*manage, "flux", "up", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/api/health", timeout=1) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("flux up did not start:\n" + (home / "up.log").read_text()[-3000:])
-        time.sleep(0.2)
-    try:
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
+    with live_fluxweb(tmp_path_factory.mktemp("graphs-browser"), modules="tests.graphs.tasks",
+                      setup=SETUP) as site:
+        yield site.base
 
 
 def log_in(browser, base: str, username: str):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(10_000)
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit], input[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    sign_in(page, base, username, PASSWORD)
     return page
 
 

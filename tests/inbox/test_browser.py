@@ -8,29 +8,21 @@ from the API."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.live_server import ROOT, live_fluxweb, log_in as sign_in, users_setup
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
-SETUP = f"""
-from django.contrib.auth.models import Group, User
-for name, group in (("alice", "approver"), ("carol", "viewer")):
-    user = User.objects.create_user(name, password={PASSWORD!r})
-    user.groups.add(Group.objects.get(name=group))
-"""
+SETUP = users_setup(PASSWORD, {"alice": "approver", "carol": "viewer"})
 SCHEMA = {"type": "object", "required": ["carrier", "note"],
           "properties": {"carrier": {"type": "string", "enum": ["ups", "dhl"]},
                          "express": {"type": "boolean"},
@@ -65,66 +57,15 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
-    if not (ROOT / "static" / "dist" / ".vite" / "manifest.json").exists():
-        pytest.fail("The front-end bundle is not built: run `npm ci && npm run build`.")
-    home = tmp_path_factory.mktemp("inbox-browser")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{home}/db.sqlite3",
-           "FLUX_WORKFLOW_MODULES": "tests.inbox.workflows", "FLUX_DEMO": "0",
-           "FLUX_HOME": str(home / "flux"), "DJANGO_SETTINGS_MODULE": "fluxweb.settings",
-           "PYTHONPATH": str(ROOT)}
-    env.pop("REDIS_URL", None)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
-    subprocess.run([*manage, "shell", "-c", SETUP], env=env, cwd=ROOT, check=True)
-    with __import__("socket").socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(home / "up.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([*manage, "flux", "up", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/api/health", timeout=1) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("flux up did not start:\n" + (home / "up.log").read_text()[-3000:])
-        time.sleep(0.2)
-    try:
-        yield Server(base, env, home / "db.sqlite3")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
+    with live_fluxweb(tmp_path_factory.mktemp("inbox-browser"),
+                      modules="tests.inbox.workflows", setup=SETUP) as site:
+        yield Server(site.base, site.env, site.db)
 
 
 def log_in(browser, base: str, username: str):
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     page.set_default_timeout(15_000)
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit], input[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    sign_in(page, base, username, PASSWORD)
     return page
 
 
