@@ -112,12 +112,18 @@ class Execution(models.Model):
     worker = models.CharField(max_length=200, null=True, blank=True)
     actor = models.CharField(max_length=150, null=True, blank=True)
     meta = models.JSONField(default=dict, blank=True)
+    #: finished_at - started_at, kept by the database, indexed for "sort by duration".
+    duration = models.GeneratedField(
+        expression=models.F("finished_at") - models.F("started_at"),
+        output_field=models.DurationField(), db_persist=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["status", "-created_at"], name="execution_status_created"),
             models.Index(fields=["workflow", "-created_at"], name="execution_wf_created"),
             models.Index(fields=["-created_at", "-id"], name="execution_created_id"),
+            models.Index(fields=["duration", "id"], name="execution_duration_id",
+                         condition=models.Q(duration__isnull=False)),
         ]
         # Who may do what: executions/permissions.py (groups are made by a migration).
         permissions = [

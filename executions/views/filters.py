@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -161,7 +161,6 @@ def parse(params: QueryDict, now: datetime | None = None) -> Filters:
     return f
 
 
-_DURATION = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
 
 
 def matching(f: Filters) -> QuerySet[Execution]:
@@ -188,8 +187,7 @@ def page(f: Filters) -> tuple[list[Execution], str | None]:
         key = "created_at"
     else:
         key = "duration"
-        rows = rows.filter(started_at__isnull=False, finished_at__isnull=False).annotate(
-            duration=_DURATION)
+        rows = rows.filter(duration__isnull=False)
     if f.cursor is not None:
         value, pk = f.cursor
         op = "lt" if descending else "gt"
