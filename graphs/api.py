@@ -221,6 +221,15 @@ def update_graph(request: HttpRequest, graph_id: int, payload: GraphIn):
 @api_requires(DELETE_GRAPHS)
 def delete_graph(request: HttpRequest, graph_id: int):
     graph = _graph(graph_id)
+    from executions.models import Execution
+    from flux.projection import Status
+
+    unfinished = (Execution.objects.filter(workflow=graph.name)
+                  .exclude(status__in=Status.FINISHED).count())
+    if unfinished:
+        raise api_error(409, f"Graph '{graph.name}' has {unfinished} unfinished "
+                             "execution(s) that need its saved versions: cancel them or "
+                             "wait for them to finish first.", "graph_in_use")
     with transaction.atomic():
         resolver.deactivate_row(graph.name)
         graph.delete()

@@ -106,6 +106,14 @@ def test_delete(api):
     assert WorkflowRow.objects.get(name="doubler").is_active is False
 
 
+def test_a_graph_with_unfinished_executions_cannot_be_deleted(api, sent):
+    gid = post(api, "/api/graphs/", three_nodes()).json()["id"]
+    assert post(api, f"/api/graphs/{gid}/run", {"input": 5}).status_code == 201
+    refused = api.delete(f"/api/graphs/{gid}")
+    assert refused.status_code == 409 and refused.json()["code"] == "graph_in_use"
+    assert api.get(f"/api/graphs/{gid}").status_code == 200
+
+
 def test_a_saved_graph_is_a_workflow_that_sync_keeps(api):
     post(api, "/api/graphs/", three_nodes())
     row = WorkflowRow.objects.get(name="doubler")
