@@ -22,10 +22,12 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix,
             db.setdefault("TEST", {})["NAME"] = str(path)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for every browser test (Playwright's sync API allows one
-    instance per thread at a time)."""
+    """Headless Chromium for a module's browser tests. Module-scoped on purpose:
+    Playwright's sync API keeps an event loop running on the main thread while it is
+    open, which would break every asyncio test after it, and allows only one instance
+    per thread at a time."""
     from tests.live_server import chromium
 
     with chromium() as launched:
