@@ -140,7 +140,8 @@ class Store(ABC):
                 if r.lease_owner and (r.lease_expires or 0) < now][:limit]
 
     def close(self) -> None:  # noqa: B027 - optional hook
-        """Release resources (connections)."""
+        """Release the calling thread's resources (its connection, if any): a thread
+        that used the store and is about to end calls it."""
 
 
 def apply_events(record: ExecutionRecord, events: Iterable[ExecutionEvent]) -> None:

@@ -156,8 +156,11 @@ class StoreContract:
 
         def claim(i: int) -> None:
             barrier.wait()
-            if store.claim("exec-1", f"w{i}", 30) is not None:
-                wins.append(i)
+            try:
+                if store.claim("exec-1", f"w{i}", 30) is not None:
+                    wins.append(i)
+            finally:
+                store.close()  # this thread's connection (stores keep one per thread)
 
         threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
         for t in threads:
