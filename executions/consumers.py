@@ -130,13 +130,16 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "execution", "execution": execution})
 
 
-class ExecutionsConsumer(AsyncJsonWebsocketConsumer):
-    """``/ws/executions/``: execution summaries (new runs, status changes) for lists."""
+class ListGroupConsumer(AsyncJsonWebsocketConsumer):
+    """A socket following the list group (every execution's status changes), open to
+    users with ``permission``."""
 
+    permission = permissions.VIEW
     attached = False
 
     async def connect(self) -> None:
-        if not await permissions.ws_allowed(self.scope.get("user"), permissions.VIEW):
+        self.user = self.scope.get("user")
+        if not await permissions.ws_allowed(self.user, self.permission):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.channel_layer.group_add(live.LIST_GROUP, self.channel_name)
@@ -149,6 +152,10 @@ class ExecutionsConsumer(AsyncJsonWebsocketConsumer):
             self.attached = False
             await self.channel_layer.group_discard(live.LIST_GROUP, self.channel_name)
             await live.detach()
+
+
+class ExecutionsConsumer(ListGroupConsumer):
+    """``/ws/executions/``: execution summaries (new runs, status changes) for lists."""
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or content.get("type") != "subscribe":

@@ -20,12 +20,11 @@ from collections import OrderedDict
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from executions import approvals, live
-from executions.permissions import APPROVE, ws_allowed
+from executions import approvals
+from executions.consumers import ListGroupConsumer
+from executions.permissions import APPROVE
 
-CLOSE_FORBIDDEN = 4403
 #: Pending approvals sent on subscribe, at most.
 SNAPSHOT = 200
 #: Executions whose last status the consumer remembers.
@@ -47,25 +46,12 @@ def _of_execution(user: Any, execution_id: str) -> list[dict]:
     return [item_dict(a, user) for a in rows]
 
 
-class InboxConsumer(AsyncJsonWebsocketConsumer):
-    attached = False
+class InboxConsumer(ListGroupConsumer):
+    permission = APPROVE
 
     async def connect(self) -> None:
-        self.user = self.scope.get("user")
-        if not await ws_allowed(self.user, APPROVE):
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
         self.statuses: OrderedDict[str, str] = OrderedDict()
-        await self.channel_layer.group_add(live.LIST_GROUP, self.channel_name)
-        await live.attach()
-        self.attached = True
-        await self.accept()
-
-    async def disconnect(self, code: int) -> None:
-        if self.attached:
-            self.attached = False
-            await self.channel_layer.group_discard(live.LIST_GROUP, self.channel_name)
-            await live.detach()
+        await super().connect()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or content.get("type") != "subscribe":
