@@ -379,7 +379,8 @@ class Engine:
             self.store.release(lease)
             return self.context(execution_id, workflow)
         try:
-            events = self.store.events(execution_id)
+            # A fresh execution has no log to load (the claim says where it ends).
+            events = self.store.events(execution_id) if record.last_seq else []
             wf = workflow or self.workflow_for(record.workflow, record)
             run = Run(self, lease, record, events)
             run.workflow = wf
