@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import hashlib
-import json
 import logging
 import os
 import socket
@@ -28,24 +26,21 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from flux import config, projection
+from flux import config
 from flux.context import ExecutionContext
-from flux.domain.events import ExecutionEvent, ExecutionEventType as T
+from flux.domain.events import ExecutionEventType as T
 from flux.errors import (
     ExecutionCancelled,
     ExecutionError,
     ExecutionSuspended,
     InvalidStateError,
     LeaseLostError,
-    ReplayDivergenceError,
-    SerializationError,
     WorkflowNotFoundError,
 )
-from flux.output_storage import make_ref, resolve
 from flux.projection import Status
-from flux.replay import ReplayIndex, TaskRecord
-from flux.secrets import scrub
-from flux.serialization import SECRET_RESOLVER, decode, decode_error, encode, encode_error
+from flux.replay import TaskRecord
+from flux.run import Run, current_node, current_run, current_task, failed_tasks_of
+from flux.serialization import SECRET_RESOLVER, decode, encode, encode_error
 from flux.store import ExecutionRecord, Lease, Store
 
 if TYPE_CHECKING:
@@ -53,14 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flux")
 
-#: The run the current coroutine belongs to (None outside workflows).
-current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("flux_run", default=None)
-#: The id of the task whose body is running (None at the workflow's top level).
-current_task: contextvars.ContextVar[str | None] = contextvars.ContextVar("flux_task",
-                                                                         default=None)
-#: The graph node a task call is made for (set by Graph for the call only).
-current_node: contextvars.ContextVar[str | None] = contextvars.ContextVar("flux_node",
-                                                                         default=None)
+
 
 _HOST = socket.gethostname()
 
@@ -89,173 +77,7 @@ def _owner_is_dead_here(owner: str | None) -> bool:
     return False
 
 
-class Run:
-    """One run of one execution: the log in memory, the replay index, the buffer."""
 
-    def __init__(self, engine: Engine, lease: Lease, record: ExecutionRecord,
-                 events: list[ExecutionEvent]) -> None:
-        self.engine = engine
-        self.store = engine.store
-        self.lease = lease
-        self.record = record
-        self.events = events
-        self.index = ReplayIndex()
-        for e in events:
-            self.index.apply(e)
-        self.has_history = bool(self.index.tasks)
-        self.next_seq = (events[-1].seq if events else 0) + 1
-        self.buffer: list[ExecutionEvent] = []
-        self._flush_handle: asyncio.TimerHandle | None = None
-        self._occurrences: dict[tuple[str | None, str], int] = {}
-        self._replay_pos: dict[str | None, int] = {}
-        self.called: set[str] = set()
-        self.secret_values: dict[str, str] = {}
-        self.cancel_requested = False
-        self.cancel_actor: str | None = None
-        self.lost = False
-        self.main: asyncio.Task | None = None
-        self.workflow: Workflow | None = None
-        self.suspend_sleeps_after = engine.suspend_sleeps_after
-
-    # recording ---------------------------------------------------------------
-    def emit(self, type: T, name: str, source_id: str, value: Any = None,
-               parent_id: str | None = None, attempt: int = 0,
-               durable: bool = False) -> ExecutionEvent:
-        if self.secret_values:
-            value = scrub(value, self.secret_values)
-        event = ExecutionEvent(type, name, source_id, value, datetime.now(UTC), self.next_seq,
-                               self.record.id, parent_id, attempt)
-        self.next_seq += 1
-        self.events.append(event)
-        self.index.apply(event)
-        projection.apply(self.record, event)
-        self.buffer.append(event)
-        if durable:
-            self.flush()
-        elif self._flush_handle is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self.flush()
-            else:
-                self._flush_handle = loop.call_later(self.engine.flush_delay, self._timed_flush)
-        return event
-
-    def flush(self) -> None:
-        # The deferred-flush timer is left to fire (re-arming one per task costs more
-        # than the flush); it finds an empty buffer, or events younger than flush_delay.
-        if not self.buffer:
-            return
-        batch, self.buffer = self.buffer, []
-        self.store.append(self.lease, batch, self.record)
-
-    def _timed_flush(self) -> None:
-        self._flush_handle = None
-        try:
-            self.flush()
-        except LeaseLostError:
-            self._lose()
-        except Exception:  # a database hiccup: the next durable point retries
-            log.exception("flux: deferred flush of %s failed", self.record.id)
-
-    def stop_timer(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-
-    def _lose(self) -> None:
-        self.lost = True
-        if self.main is not None:
-            self.main.cancel("flux: lease lost")
-
-    # identity and replay -----------------------------------------------------
-    def task_id(self, name: str, encoded_args: Any, parent: str | None,
-                node: str | None = None) -> str:
-        payload = json.dumps([parent, node, name, encoded_args], sort_keys=True,
-                             separators=(",", ":"), ensure_ascii=False)
-        base = f"{name}_{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
-        key = (parent, base)
-        n = self._occurrences.get(key, 0)
-        self._occurrences[key] = n + 1
-        task_id = base if n == 0 else f"{base}~{n}"
-        self.called.add(task_id)
-        return task_id
-
-    def _first_unreplayed(self, parent: str | None) -> str | None:
-        order = self.index.order.get(parent)
-        if not order:
-            return None
-        pos = self._replay_pos.get(parent, 0)
-        while pos < len(order) and order[pos] in self.called:
-            pos += 1
-        self._replay_pos[parent] = pos
-        return order[pos] if pos < len(order) else None
-
-    async def check_divergence(self, parent: str | None, task_id: str) -> None:
-        """A new task is called: fail if the log recorded something else at this point.
-
-        Sibling coroutines may replay their recorded calls in a different order
-        than they first ran, so give them a few turns of the loop first.
-        """
-        if not self.has_history or self._first_unreplayed(parent) is None:
-            return
-        for _ in range(20):
-            await asyncio.sleep(0)
-            if self._first_unreplayed(parent) is None:
-                return
-        recorded = self._first_unreplayed(parent)
-        if recorded is None:
-            return
-        where = f"task '{parent}'" if parent else f"workflow '{self.record.workflow}'"
-        raise ReplayDivergenceError(f"{where} (call #{self._replay_pos[parent] + 1})",
-                                    recorded, task_id)
-
-    def replayed(self, rec: TaskRecord, storage: Any = None) -> Any:
-        if rec.failed:
-            exc = decode_error(rec.result)
-            _mark_failed(exc, rec.id)
-            raise exc
-        return resolve(rec.result, storage)
-
-    # secrets -------------------------------------------------------------------
-    def secrets(self, names: list[str]) -> dict[str, str]:
-        values = self.engine.secret_provider.get_many(names)
-        self.secret_values.update(values)
-        return values
-
-    def secret_value(self, name: str) -> str:
-        if name not in self.secret_values:
-            self.secrets([name])
-        return self.secret_values[name]
-
-    def encode_output(self, storage: Any, key: str, value: Any, what: str) -> Any:
-        try:
-            return make_ref(storage, key, value)
-        except SerializationError as exc:
-            raise SerializationError(what, value, str(exc.value_type)) from None
-
-
-def _mark_failed(exc: BaseException, task_id: str) -> None:
-    ids = getattr(exc, "__flux_tasks__", None)
-    if ids is None:
-        try:
-            exc.__flux_tasks__ = [task_id]  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
-    elif task_id not in ids:
-        ids.append(task_id)
-
-
-def _failed_tasks(exc: BaseException) -> list[str]:
-    seen, out, todo = set(), [], [exc]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        out.extend(t for t in getattr(e, "__flux_tasks__", ()) if t not in out)
-        todo.extend([getattr(e, "inner_exception", None), e.__cause__, e.__context__])
-    return out
 
 
 class Engine:
@@ -485,7 +307,7 @@ class Engine:
             raise
         except Exception as exc:
             run.emit(T.WORKFLOW_FAILED, rec.workflow, rec.id,
-                       {"error": encode_error(exc), "failed_tasks": _failed_tasks(exc)},
+                       {"error": encode_error(exc), "failed_tasks": failed_tasks_of(exc)},
                        durable=True)
         else:
             try:

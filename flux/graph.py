@@ -220,7 +220,7 @@ class Graph:
 
     async def _run(self, input: Any) -> Any:
         from flux.domain.events import ExecutionEventType as T
-        from flux.engine import current_node, current_run, current_task
+        from flux.run import current_node, current_run, current_task
 
         run = current_run.get()
         graph_id = current_task.get()

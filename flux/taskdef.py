@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flux.domain.events import ExecutionEventType as T
-from flux.engine import Run, _mark_failed, current_node, current_run, current_task
 from flux.errors import ExecutionError, ExecutionTimeoutError, RetryError
 from flux.output_storage import OutputStorage
+from flux.run import Run, current_node, current_run, current_task, mark_failed
 from flux.serialization import decode_error, encode, encode_error
 
 #: How retry delays are waited (a seam for tests; the real thing is asyncio.sleep).
@@ -258,7 +258,7 @@ class Task:
                 return value
         error = self._final_error(exc, attempt, task_id)
         if run is not None:
-            _mark_failed(error, task_id)
+            mark_failed(error, task_id)
             self._record(run, T.TASK_FAILED, task_id, parent, encode_error(error), attempt,
                          durable=True)
         raise error

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flux.domain.events import ExecutionEventType as T
-from flux.engine import _mark_failed, current_node, current_run, current_task
 from flux.errors import (
     ExecutionCancelled,
     ExecutionSuspended,
@@ -25,6 +24,7 @@ from flux.errors import (
     RejectedError,
 )
 from flux.graph import Graph
+from flux.run import current_node, current_run, current_task, mark_failed
 from flux.serialization import encode, encode_error
 from flux.taskdef import Task, task
 
@@ -142,7 +142,7 @@ async def pause(
             return run.replayed(run.index.tasks[pause_id])
         err = RejectedError(name, decision.get("comment"), decision.get("actor"),
                             task_id=pause_id, task_name=name)
-        _mark_failed(err, pause_id)
+        mark_failed(err, pause_id)
         run.emit(T.TASK_FAILED, name, pause_id, encode_error(err), parent, durable=True)
         raise err
     if rec is not None and rec.paused is not None:
