@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+#: The in-process queue fixture (``queue``) for tests that exercise the runner.
+pytest_plugins = ["tests.inline_queue"]
+
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix,

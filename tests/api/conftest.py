@@ -16,6 +16,7 @@ from django.test import Client
 import tests.api.workflows  # noqa: F401 - registers the test workflows
 from executions import runner
 from executions.models import Execution, Token
+from tests.inline_queue import Queue
 
 PERSONAS = ("nobody", "viewer", "operator", "approver", "editor", "admin")
 
@@ -69,26 +70,6 @@ class TokenClient:
 def token_client(user: User) -> TokenClient:
     _, raw = Token.issue(user, name="tests")
     return TokenClient(raw)
-
-
-class Queue:
-    """Stands in for Huey: ``drain()`` runs what was sent, here, as a worker would."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def drain(self) -> None:
-        while self.sent:
-            runner.run(self.sent.pop(0))
-
-
-@pytest.fixture
-def queue(transactional_db, monkeypatch):
-    q = Queue()
-    monkeypatch.setattr(runner, "send", lambda execution_id, delay=None: q.sent.append(
-        execution_id))
-    yield q
-    runner.close_thread_store()
 
 
 class World:

@@ -14,27 +14,6 @@ from tests.cli.conftest import flux
 runner = pytest.importorskip("executions.runner")
 
 
-class Queue:
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def drain(self) -> None:
-        while self.sent:
-            runner.run(self.sent.pop(0))
-
-
-@pytest.fixture
-def queue(transactional_db, monkeypatch):
-    q = Queue()
-    monkeypatch.setattr(runner, "send", lambda execution_id, delay=None: q.sent.append(
-        execution_id))
-    yield q
-    for store in [getattr(runner._local, "store", None)]:
-        if store is not None:
-            store.close()
-            runner._local.store = None
-
-
 def test_run_queues_an_execution_and_prints_its_id(queue):
     result = flux("run", "demo_hello", "--input", '"Ada"')
     assert result.code == 0, result.err
