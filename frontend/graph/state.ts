@@ -180,19 +180,7 @@ export class GraphRunTracker {
     this.dirty.add(node);
     let run = this.runs.get(node);
     if (!run) {
-      run = {
-        node,
-        state: 'pending',
-        taskId: null,
-        startedAt: null,
-        finishedAt: null,
-        durationMs: null,
-        retries: 0,
-        input: null,
-        output: null,
-        error: null,
-        events: [],
-      };
+      run = emptyRun(node);
       this.runs.set(node, run);
     }
     return run;
