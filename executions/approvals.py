@@ -53,6 +53,8 @@ PENDING = Approval.StatusChoices.PENDING
 #: Event types whose batches :func:`record_events` must see.
 _CONCERNS = frozenset({T.TASK_PAUSED, T.TASK_RESUMED, T.WORKFLOW_CANCELLED,
                        T.WORKFLOW_COMPLETED})
+#: Events that only close pending approvals (nothing to do for a log without pauses).
+_CLOSING = frozenset({T.WORKFLOW_CANCELLED, T.WORKFLOW_COMPLETED})
 _INBOX_DEFAULTS: dict[str, Any] = {
     # Fractions of the time between the request and the deadline; None: off.
     "remind_at": None,
@@ -114,9 +116,15 @@ def render_markdown(text: str | None) -> str:
 
 # creation and closing, inside DjangoStore.append's transaction ----------------------
 
-def concerns(events: Sequence[ExecutionEvent]) -> bool:
-    """Whether :func:`record_events` has work in this batch (cheap; every append asks)."""
-    return any(e.type in _CONCERNS for e in events)
+def concerns(events: Sequence[ExecutionEvent], *, may_have_pauses: bool = True) -> bool:
+    """Whether :func:`record_events` has work in this batch (cheap; every append asks).
+
+    ``may_have_pauses=False`` (the caller has seen the whole log and it has no pause):
+    the end of the workflow has no approval to close.
+    """
+    if may_have_pauses:
+        return any(e.type in _CONCERNS for e in events)
+    return any(e.type in _CONCERNS and e.type not in _CLOSING for e in events)
 
 
 def record_events(execution_id: str, events: Sequence[ExecutionEvent], workflow: str,

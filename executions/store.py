@@ -16,6 +16,11 @@
   :func:`flux.store.merge_cancel_flag` does, then one multi-row INSERT of the
   events. Both statements are written in SQL through Django's connection: the
   cost is O(1) in the history's length and close to one commit.
+* **The end of a run frees it.** The append that records a finished, paused or
+  sleeping status also clears the lease in its UPDATE, so ``release()`` after it
+  writes nothing; the end of a log without pauses has no approval to close. A
+  one-task run is three statements on PostgreSQL (claim, the task's events, the
+  end), prepared on the server after a few uses (``_hot_cursor``).
 * **Live layer.** After each commit the new events are announced with
   :data:`executions.signals.events_committed` (only when someone listens).
 * ``runnable_only=True`` (the workers' stores) makes ``claim`` succeed only on
@@ -36,7 +41,7 @@ from django.db import DatabaseError, IntegrityError, connections, transaction
 
 from executions import approvals
 from executions.dbsync import outside_the_loop
-from executions.models import Event, Execution, record_dict
+from executions.models import RECORD_FIELDS, Event, Execution, record_dict
 from executions.signals import events_committed
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.errors import ExecutionNotFoundError, LeaseLostError
@@ -49,6 +54,9 @@ R = TypeVar("R")
 WAKE_SLACK = 1.0
 _CLAIMABLE = (Status.CREATED, Status.QUEUED, Status.INTERRUPTED, Status.RUNNING,
               Status.CANCELLING)
+#: Statuses a run stops at: the append that records one also gives the lease up.
+_ENDS_RUN = frozenset(Status.FINISHED) | {Status.PAUSED, Status.SLEEPING}
+_PAUSED = ExecutionEventType.TASK_PAUSED
 #: Execution columns an append writes.
 _PROJECTED = PROJECTION_FIELDS
 _JSON_COLUMNS = frozenset({"output", "error"})
@@ -68,6 +76,10 @@ class DjangoStore(Store):
         self._written: dict[str, tuple[int, dict[str, Any]]] = {}
         #: Executions this store holds a lease on (known to exist).
         self._claimed: dict[str, int] = {}  # execution id -> last_seq when claimed
+        #: Claimed executions whose whole log this store has seen, with no pause in it.
+        self._pauseless: set[str] = set()
+        #: Leases the last append gave up (execution id -> fence): release() is a no-op.
+        self._released: dict[str, int] = {}
 
     # threads -------------------------------------------------------------------
     def _call(self, fn: Callable[..., R], *args: Any) -> R:
@@ -103,6 +115,33 @@ class DjangoStore(Store):
     def _conn(self):
         return connections[self.using]
 
+    def _hot_cursor(self) -> Any:
+        """A cursor for the statements every run makes (claim, append).
+
+        On PostgreSQL it binds parameters on the server, so psycopg prepares each
+        statement after a few uses (``prepare_threshold``): the server plans it once
+        per connection, and the client sends values instead of quoting every one into
+        the SQL text (Django's default, client-side binding, is kept for the rest).
+        A third less CPU per append on both sides, measured. Django's wrapper stays
+        around it (its execute wrappers and error translation apply).
+        """
+        conn = self._conn
+        if conn.vendor != "postgresql":
+            return conn.cursor()
+        import psycopg
+        from django.db.backends.postgresql.psycopg_any import register_tzloader
+        from django.db.backends.utils import CursorWrapper
+        from psycopg.pq import Format
+
+        conn.ensure_connection()
+        cursor = psycopg.Cursor(conn.connection)
+        # As Django's create_cursor does: timestamps read in the connection's zone.
+        timestamptz = psycopg.adapters.types["timestamptz"].oid
+        if conn.timezone != conn.connection.adapters.get_loader(timestamptz,
+                                                               Format.TEXT).timezone:
+            register_tzloader(conn.timezone, cursor)
+        return CursorWrapper(cursor, conn)
+
     def _json(self, value: Any) -> Any:
         if value is None:
             return None
@@ -111,9 +150,10 @@ class DjangoStore(Store):
     def _dt(self, value: datetime | None) -> Any:
         return self._conn.ops.adapt_datetimefield_value(value)
 
-    def _update_sql(self, columns: tuple[str, ...], with_status: bool) -> str:
-        """The append's conditional UPDATE, setting only ``columns`` (and the status)."""
-        key = (columns, with_status)
+    def _update_sql(self, columns: tuple[str, ...], with_status: bool, release: bool) -> str:
+        """The append's conditional UPDATE, setting only ``columns`` (and the status, and
+        clearing the lease when ``release``)."""
+        key = (columns, with_status, release)
         sql = self._sql.get(key)
         if sql is None:
             qn = self._conn.ops.quote_name
@@ -123,6 +163,8 @@ class DjangoStore(Store):
                 sets += ["status = CASE WHEN %s THEN %s WHEN cancel_requested THEN %s "
                          "ELSE %s END",
                          "cancel_requested = CASE WHEN %s THEN %s ELSE cancel_requested END"]
+            if release:
+                sets += ["lease_owner = NULL", "lease_expires = NULL"]
             sql = self._sql[key] = (
                 f"UPDATE {qn(Execution._meta.db_table)} SET {', '.join(sets)} "
                 "WHERE id = %s AND fence = %s AND lease_owner = %s AND last_seq = %s "
@@ -176,6 +218,9 @@ class DjangoStore(Store):
                for seq, t, name, source, parent, attempt, value, when in rows]
         if not out and after == 0 and execution_id not in self._claimed:
             self._execution(execution_id)  # raises when unknown
+        if after == 0 and execution_id in self._claimed:
+            if all(e.type is not _PAUSED for e in out):
+                self._pauseless.add(execution_id)
         return out
 
     def claim(self, execution_id: str, owner: str, lease_seconds: float, *,
@@ -190,20 +235,55 @@ class DjangoStore(Store):
         if self.runnable_only:
             params += [*_CLAIMABLE, Status.SLEEPING,
                        self._dt(datetime.now(UTC) + timedelta(seconds=WAKE_SLACK))]
-        rows = list(Execution.objects.db_manager(self.using).raw(sql, params))
-        if not rows:
+        with self._hot_cursor() as cur:
+            cur.execute(sql, params)
+            row = cur.fetchone()
+        if row is None:
             self._execution(execution_id)  # raises when unknown
             return None
-        rec = rows[0].record()
+        rec = self._record_from_row(row)
         self._claimed[execution_id] = rec.last_seq
+        self._released.pop(execution_id, None)
+        if rec.last_seq == 0:
+            self._pauseless.add(execution_id)  # no log yet, so no pause in it
+        else:
+            self._pauseless.discard(execution_id)  # until events() reads the log
         return Lease(execution_id, owner, rec.fence), rec
+
+    def _record_from_row(self, row: Sequence[Any]) -> ExecutionRecord:
+        """An ExecutionRecord from a row of the :meth:`_record_fields` columns (values
+        converted as a queryset converts them, without building a model)."""
+        conn = self._conn
+        converters = self._sql.get(("converters", conn.vendor))
+        if converters is None:
+            converters = []
+            for i, field in enumerate(self._record_fields()):
+                col = field.get_col(Execution._meta.db_table)
+                found = conn.ops.get_db_converters(col) + field.get_db_converters(conn)
+                if found:
+                    converters.append((i, found, col))
+            self._sql[("converters", conn.vendor)] = converters
+        values = list(row)
+        for i, found, col in converters:
+            value = values[i]
+            for convert in found:
+                value = convert(value, col, conn)
+            values[i] = value
+        kw = dict(zip((*RECORD_FIELDS, "parent_id"), values, strict=True))
+        kw["meta"] = kw["meta"] or {}
+        return ExecutionRecord(**kw)
+
+    @staticmethod
+    def _record_fields() -> list[Any]:
+        get = Execution._meta.get_field
+        return [get(name) for name in RECORD_FIELDS] + [get("parent")]
 
     def _claim_sql(self) -> str:
         key = ("claim", self.runnable_only)
         sql = self._sql.get(key)
         if sql is None:
             qn = self._conn.ops.quote_name
-            columns = ", ".join(qn(f.column) for f in Execution._meta.concrete_fields)
+            columns = ", ".join(qn(f.column) for f in self._record_fields())
             sql = (f"UPDATE {qn(Execution._meta.db_table)} SET fence = fence + 1, "
                    "lease_owner = %s, worker = %s, lease_expires = %s WHERE id = %s AND "
                    "(lease_owner IS NULL OR lease_expires < %s OR lease_owner = %s)")
@@ -230,6 +310,9 @@ class DjangoStore(Store):
             before = {}
         changed = tuple(n for n in _PROJECTED if n not in before or before[n] != values[n])
         with_status = record.status != before.get("status", object())
+        # The append that stops the run (finished, paused, sleeping) gives the lease up
+        # in the same statement: release() then has nothing left to write.
+        ends = record.status in _ENDS_RUN
         columns = ("last_seq",) + tuple(n for n in changed if n not in ("status", "last_seq"))
         params: list[Any] = [self._param(n, values[n]) for n in columns]
         if with_status:
@@ -241,13 +324,18 @@ class DjangoStore(Store):
         for e in events:
             rows += (eid, e.seq, e.type.value, e.name, e.source_id, e.parent_id, e.attempt,
                      self._json(e.value), self._dt(e.time))
-        update = self._update_sql(columns, with_status)
-        # Pauses and their answers are mirrored into the inbox in the same transaction.
-        inbox = approvals.concerns(events)
+        update = self._update_sql(columns, with_status, ends)
+        # Pauses and their answers are mirrored into the inbox in the same transaction
+        # (the end of a run whose whole log has no pause has nothing to close there).
+        pauseless = eid in self._pauseless
+        inbox = approvals.concerns(events, may_have_pauses=not pauseless)
+        if pauseless and any(e.type is _PAUSED for e in events):
+            self._pauseless.discard(eid)
         try:
             with transaction.atomic(using=self.using) if inbox else _nothing():
                 if self._conn.vendor == "postgresql" and events:
-                    row = self._append_in_one_statement(update, params, rows, len(events))
+                    row = self._append_in_one_statement(update, params, rows, len(events),
+                                                        savepoint=not inbox)
                 else:
                     row = self._append_in_a_transaction(update, params, rows, len(events))
                 if row is not None and inbox:
@@ -259,6 +347,8 @@ class DjangoStore(Store):
                 f"Lease on {eid} was taken over (or its log moved past event {first})")
         if eid in self._claimed:
             self._claimed[eid] = record.last_seq
+        if ends:
+            self._released[eid] = lease.fence
         if events and events_committed.has_listeners():
             announce = _announcement(eid, events, record, row[0], bool(row[1]))
             transaction.on_commit(announce, using=self.using, robust=True)
@@ -300,10 +390,11 @@ class DjangoStore(Store):
             raw.execute("COMMIT")
         return row
 
-    def _append_in_one_statement(self, update: str, params: list, rows: list, count: int
-                                 ) -> tuple | None:
+    def _append_in_one_statement(self, update: str, params: list, rows: list, count: int,
+                                 *, savepoint: bool = True) -> tuple | None:
         """PostgreSQL: the UPDATE and the INSERT in one statement, so one round trip
-        (atomic by itself; a savepoint when the caller has a transaction open)."""
+        (atomic by itself; a savepoint when the caller has a transaction open, unless
+        ``savepoint=False``: the append opened that transaction itself)."""
         key = ("cte", update, count)
         sql = self._sql.get(key)
         if sql is None:
@@ -316,8 +407,9 @@ class DjangoStore(Store):
                 f"SELECT {columns} FROM (VALUES {', '.join([row] * count)}) "
                 f"AS v ({columns}) WHERE EXISTS (SELECT 1 FROM u) RETURNING 1) "
                 "SELECT status, cancel_requested, (SELECT count(*) FROM i) FROM u")
-        with transaction.atomic(using=self.using) if self._conn.in_atomic_block else _nothing():
-            with self._conn.cursor() as cur:
+        nested = savepoint and self._conn.in_atomic_block
+        with transaction.atomic(using=self.using) if nested else _nothing():
+            with self._hot_cursor() as cur:
                 cur.execute(sql, params + rows)
                 return cur.fetchone()
 
@@ -341,8 +433,12 @@ class DjangoStore(Store):
             return self._execution(lease.execution_id).record()
 
     def release(self, lease: Lease) -> None:
-        self._written.pop(lease.execution_id, None)
-        self._claimed.pop(lease.execution_id, None)
+        eid = lease.execution_id
+        self._written.pop(eid, None)
+        self._claimed.pop(eid, None)
+        self._pauseless.discard(eid)
+        if self._released.pop(eid, None) == lease.fence:
+            return  # the append that ended the run gave the lease up
         self._call(self._release, lease)
 
     def _release(self, lease: Lease) -> None:

@@ -146,3 +146,78 @@ def test_the_store_thread_reconnects_after_its_connection_breaks(transactional_d
         asyncio.run(get())
     assert asyncio.run(get()).id == "exec-1"
     store.close()
+
+
+def test_the_append_that_ends_the_run_gives_the_lease_up(transactional_db):
+    """Finishing, pausing or sleeping frees the execution in the same statement; the
+    engine's release afterwards writes nothing, and the old lease can write no more."""
+    from flux.errors import LeaseLostError
+
+    store = DjangoStore()
+    for eid, last in (("done", T.WORKFLOW_COMPLETED), ("paused", T.WORKFLOW_PAUSED),
+                      ("asleep", T.WORKFLOW_SLEEPING)):
+        store.create(new_record(eid))
+        lease, rec = store.claim(eid, "w", 30)
+        store.append(lease, events_for(rec, T.WORKFLOW_STARTED, T.TASK_STARTED), rec)
+        assert Execution.objects.get(pk=eid).lease_owner == "w"  # still running
+        store.append(lease, events_for(rec, last), rec)
+        row = Execution.objects.get(pk=eid)
+        assert (row.status, row.lease_owner, row.lease_expires) == (rec.status, None, None)
+        with pytest.raises(LeaseLostError):
+            store.append(lease, events_for(rec, T.TASK_STARTED), rec)
+        store.release(lease)  # nothing left to do
+        again = store.claim(eid, "w2", 30)
+        assert again is not None and again[0].fence == lease.fence + 1
+
+
+def _paused_then(store: DjangoStore, eid: str, *, read_log: bool) -> None:
+    """A pause is recorded (its approval pending), then another run completes."""
+    from executions.models import Approval
+
+    store.create(new_record(eid))
+    lease, rec = store.claim(eid, "w", 30)
+    store.append(lease, events_for(rec, T.WORKFLOW_STARTED, T.TASK_PAUSED), rec)
+    assert Approval.objects.get(execution_id=eid).status == "pending"
+    store.release(lease)
+    later = DjangoStore()  # another worker: it has not seen the pause being written
+    lease, rec = later.claim(eid, "w2", 30)
+    if read_log:
+        later.events(eid)
+    later.append(lease, events_for(rec, T.WORKFLOW_COMPLETED), rec)
+
+
+@pytest.mark.parametrize("read_log", [True, False])
+def test_completing_closes_the_approvals_of_pauses_in_the_log(transactional_db, read_log):
+    from executions.models import Approval
+
+    _paused_then(DjangoStore(), "exec-p", read_log=read_log)
+    assert Approval.objects.get(execution_id="exec-p").status == "cancelled"
+
+
+@pytest.mark.scaled
+def test_a_one_task_run_on_a_worker_is_three_statements(transactional_db):
+    """Claim, the task's events, the end (which also frees the lease): the hot path of
+    every worker on PostgreSQL, kept from growing back (each statement is a round trip).
+    (On SQLite appends go to the DB-API connection, past Django's cursor.)"""
+    from django.db import connection
+
+    from executions import runner
+    from tests.runtime import workflows  # noqa: F401 - registers the rt_* workflows
+
+    assert connection.vendor == "postgresql", "a scaled test: run it on PostgreSQL"
+    eng = runner.engine()
+    record = eng.create(eng.workflow_for("rt_hello"), {"a": 1, "b": 2}, status=Status.QUEUED)
+    statements: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        statements.append(sql.split(None, 1)[0].upper())
+        return execute(sql, params, many, context)
+
+    try:
+        with connection.execute_wrapper(count):
+            assert runner.run(record.id) == Status.COMPLETED
+    finally:
+        runner.close_thread_store()
+    assert statements == ["UPDATE", "WITH", "WITH"]
+    row = Execution.objects.get(pk=record.id)
+    assert (row.status, row.lease_owner, row.output) == (Status.COMPLETED, None, 3)
