@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 
@@ -68,3 +69,20 @@ async def rt_crash(ctx: ExecutionContext[dict]):
     for i in range(inp.get("tasks", 20)):
         total += await step(inp["path"], inp["tag"], i, inp.get("delay", 0.02))
     return total
+
+
+#: What rt_leaves_a_task_behind's forgotten task saw (tests/web/test_runner.py).
+LEFT_BEHIND: dict[str, int] = {}
+
+
+@workflow.with_options(name="rt_leaves_a_task_behind")
+async def rt_leaves_a_task_behind(ctx: ExecutionContext):
+    async def forever() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            LEFT_BEHIND["cancelled"] = LEFT_BEHIND.get("cancelled", 0) + 1
+            raise
+
+    asyncio.get_running_loop().create_task(forever())  # never awaited
+    return "done"

@@ -12,7 +12,7 @@ from executions import runner
 from executions.models import Event, Execution
 from flux import Status
 from flux.errors import InvalidInputError, InvalidStateError, WorkflowNotFoundError
-from tests.runtime import workflows  # noqa: F401 - registers the rt_* workflows
+from tests.runtime import workflows  # registers the rt_* workflows
 
 
 @pytest.fixture
@@ -73,6 +73,16 @@ def test_a_second_message_does_nothing(sent):
     ex.refresh_from_db()
     assert ex.output == {"answer": {"ok": True}}
     assert types(ex.id).count("WORKFLOW_COMPLETED") == 1
+
+
+def test_what_a_run_leaves_running_is_cancelled_before_the_next_message(sent):
+    """The worker thread keeps its event loop between messages; like asyncio.run, each
+    run ends with nothing of it still scheduled."""
+    workflows.LEFT_BEHIND.clear()
+    for expected in (1, 2):
+        ex = runner.start_execution("rt_leaves_a_task_behind")
+        assert runner.run(ex.id) == Status.COMPLETED
+        assert workflows.LEFT_BEHIND["cancelled"] == expected
 
 
 def test_a_long_sleep_ends_the_run_and_schedules_the_wake_up(sent):
