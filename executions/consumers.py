@@ -165,5 +165,9 @@ class ExecutionsConsumer(ListGroupConsumer):
                 LIST_SNAPSHOT)):
             await self.send_json({"type": "execution", "execution": execution})
 
-    async def flux_execution(self, message: dict) -> None:
+    async def flux_executions(self, message: dict) -> None:
+        for execution in message["executions"]:
+            await self.send_json({"type": "execution", "execution": execution})
+
+    async def flux_execution(self, message: dict) -> None:  # the older single form
         await self.send_json({"type": "execution", "execution": message["execution"]})

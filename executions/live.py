@@ -7,9 +7,12 @@ Two ways in, chosen by the channel layer (``mode()``):
   :data:`executions.signals.events_committed` to one :class:`Publisher`: a
   long-lived thread with its own event loop and channel layer, fed by a queue.
   Whatever is queued when it wakes up is merged per execution and sent as one
-  message to the execution's group and one to the lists' group. The committing
-  thread only appends to the queue (microseconds); no ``async_to_sync`` per
-  event (6-7 ms each, it opens a connection per call).
+  message to the execution's group at once; the lists' group gets one message
+  for all executions that changed, at most every ``LIST_INTERVAL`` seconds (a
+  busy worker commits hundreds of batches a second; a list page needs to hear of
+  them a few times a second). The committing thread only appends to the queue
+  (microseconds); no ``async_to_sync`` per event (6-7 ms each, it opens a
+  connection per call).
 * **poll** (the in-memory layer of the embedded shape, where workers are other
   processes that cannot reach this process's layer). Each web process runs one
   :class:`DatabasePoller` task in its event loop while any consumer is
@@ -25,7 +28,9 @@ Group messages:
 
 * ``execution.<id>``: ``{"type": "flux.events", "execution_id", "events": [EVENT...],
   "execution": EXECUTION}``
-* ``executions``: ``{"type": "flux.execution", "execution": EXECUTION}``
+* ``executions``: ``{"type": "flux.executions", "executions": [EXECUTION...]}`` (each
+  execution once, its latest JSON). Consumers also accept the older single form
+  ``{"type": "flux.execution", "execution": EXECUTION}``.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ LIST_GROUP = "executions"
 POLL_INTERVAL = float(getattr(settings, "FLUX_LIVE_POLL_INTERVAL", 0.05))
 #: Events read per poll at most (the next poll reads the rest at once).
 POLL_BATCH = 2000
+#: Seconds between two messages to the lists' group from one publisher.
+LIST_INTERVAL = float(getattr(settings, "FLUX_LIVE_LIST_INTERVAL", 0.05))
 
 
 def execution_group(execution_id: str) -> str:
@@ -65,6 +72,13 @@ def mode(layer: BaseChannelLayer | None = None) -> str:
     return "poll" if layer is None or isinstance(layer, InMemoryChannelLayer) else "push"
 
 
+def _latest(a: dict | None, b: dict | None) -> dict | None:
+    """The newer of two JSONs of one execution (by last_seq; the later one on a tie)."""
+    if a is None or b is None:
+        return b if a is None else a
+    return a if (a.get("last_seq") or 0) > (b.get("last_seq") or 0) else b
+
+
 def merge(batch: Iterable[tuple[str, list[dict], dict | None]]
           ) -> dict[str, tuple[list[dict], dict | None]]:
     """Per execution: its events in seq order without duplicates, and its latest JSON."""
@@ -73,30 +87,39 @@ def merge(batch: Iterable[tuple[str, list[dict], dict | None]]
         seen, latest = merged.get(execution_id, ({}, None))
         for event in events:
             seen[event["seq"]] = event
-        if execution is not None:
-            latest = execution if latest is None else max(
-                latest, execution, key=lambda e: e.get("last_seq") or 0)
-        merged[execution_id] = (seen, latest)
+        merged[execution_id] = (seen, _latest(latest, execution))
     return {eid: ([seen[s] for s in sorted(seen)], latest)
             for eid, (seen, latest) in merged.items()}
 
 
-async def send_batch(layer: BaseChannelLayer,
-                     merged: dict[str, tuple[list[dict], dict | None]]) -> None:
-    """One message per execution to its group, one per execution to the lists' group."""
-    sends = []
-    for execution_id, (events, execution) in merged.items():
-        sends.append(layer.group_send(execution_group(execution_id), {
-            "type": "flux.events", "execution_id": execution_id, "events": events,
-            "execution": execution}))
-        if execution is not None:
-            sends.append(layer.group_send(LIST_GROUP, {"type": "flux.execution",
-                                                       "execution": execution}))
+async def _gather(sends: list) -> None:
     results = await asyncio.gather(*sends, return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
             log.warning("live: a group_send failed (clients catch up from the database): %s",
                         result)
+
+
+async def send_events(layer: BaseChannelLayer,
+                      merged: dict[str, tuple[list[dict], dict | None]]) -> None:
+    """One message per execution to its group."""
+    await _gather([layer.group_send(execution_group(execution_id), {
+        "type": "flux.events", "execution_id": execution_id, "events": events,
+        "execution": execution}) for execution_id, (events, execution) in merged.items()])
+
+
+async def send_list(layer: BaseChannelLayer, executions: list[dict]) -> None:
+    """One message to the lists' group carrying every execution given."""
+    if executions:
+        await _gather([layer.group_send(LIST_GROUP, {"type": "flux.executions",
+                                                     "executions": executions})])
+
+
+async def send_batch(layer: BaseChannelLayer,
+                     merged: dict[str, tuple[list[dict], dict | None]]) -> None:
+    """One message per execution to its group, and one to the lists' group."""
+    await send_events(layer, merged)
+    await send_list(layer, [ex for _, ex in merged.values() if ex is not None])
 
 
 # push mode ---------------------------------------------------------------------------
@@ -156,20 +179,42 @@ class Publisher:
             self._loop = loop
             started.set()
             layer = channel_layers.make_backend(self.alias)
+            # The lists' group hears of changed executions at most every LIST_INTERVAL.
+            listed: dict[str, dict] = {}
+            list_due = 0.0
             while True:
                 batch = self._drain()
-                if not batch:
+                if batch:
+                    merged = merge(batch)
+                    for eid, (_, execution) in merged.items():
+                        if execution is not None:
+                            listed[eid] = _latest(listed.get(eid), execution)
+                    try:
+                        await send_events(layer, merged)
+                    except Exception:
+                        log.exception("live: publishing failed (clients catch up from the "
+                                      "database)")
+                now = loop.time()
+                if listed and now >= list_due:
+                    executions, listed = list(listed.values()), {}
+                    list_due = now + LIST_INTERVAL
+                    try:
+                        await send_list(layer, executions)
+                    except Exception:
+                        log.exception("live: publishing failed")
+                if batch:
+                    continue
+                if not listed:
                     self._idle.set()
                     if not self._queue.empty():
                         self._idle.clear()
                         continue
-                    await self._event.wait()
-                    self._event.clear()
-                    continue
                 try:
-                    await send_batch(layer, merge(batch))
-                except Exception:
-                    log.exception("live: publishing failed (clients catch up from the database)")
+                    timeout = max(0.0, list_due - loop.time()) if listed else None
+                    await asyncio.wait_for(self._event.wait(), timeout)
+                except TimeoutError:
+                    pass
+                self._event.clear()
 
         try:
             loop.run_until_complete(main())

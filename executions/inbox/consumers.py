@@ -8,10 +8,11 @@ may see (``{"type": "approval", "approval": APPROVAL}``), then follows changes.
 Approvals change only in the transactions that append a pause's events
 (``executions.approvals.record_events``), so the consumer needs no publisher
 of its own: it listens to ``executions.live``'s list group, whose
-``flux.execution`` messages follow every committed batch of events (pushed
-through Redis in the scaled shape, polled from the database in the embedded
-one). When an execution's status changes, the consumer reads that execution's
-approvals and sends the ones this user may see, as they are now.
+``flux.executions`` messages follow committed batches of events (pushed
+through Redis in the scaled shape, a few times a second; polled from the
+database in the embedded one). When executions' statuses change, the consumer
+reads their approvals (one query) and sends the ones this user may see, as
+they are now.
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ def _pending(user: Any) -> list[dict]:
     return [item_dict(a, user) for a in rows]
 
 
-def _of_execution(user: Any, execution_id: str) -> list[dict]:
+def _of_executions(user: Any, execution_ids: list[str]) -> list[dict]:
     from executions.inbox.views import item_dict
 
-    rows = approvals.visible(user).filter(execution_id=execution_id).order_by("id")
+    rows = approvals.visible(user).filter(execution_id__in=execution_ids).order_by("id")
     return [item_dict(a, user) for a in rows]
 
 
@@ -59,15 +60,25 @@ class InboxConsumer(ListGroupConsumer):
         for approval in await database_sync_to_async(_pending)(self.user):
             await self.send_json({"type": "approval", "approval": approval})
 
-    async def flux_execution(self, message: dict) -> None:
-        """An execution's events were committed: send its approvals if its status moved."""
-        execution = message.get("execution") or {}
-        execution_id, status = execution.get("id"), execution.get("status")
-        if execution_id is None or self.statuses.get(execution_id) == status:
-            return
-        self.statuses[execution_id] = status
-        self.statuses.move_to_end(execution_id)
+    async def flux_executions(self, message: dict) -> None:
+        """Executions' events were committed: send the approvals of those whose status
+        moved since the last message."""
+        await self._changed([e for e in message.get("executions") or () if e])
+
+    async def flux_execution(self, message: dict) -> None:  # the older single form
+        await self._changed([message.get("execution") or {}])
+
+    async def _changed(self, executions: list[dict]) -> None:
+        moved = []
+        for execution in executions:
+            execution_id, status = execution.get("id"), execution.get("status")
+            if execution_id is None or self.statuses.get(execution_id) == status:
+                continue
+            self.statuses[execution_id] = status
+            self.statuses.move_to_end(execution_id)
+            moved.append(execution_id)
         while len(self.statuses) > REMEMBERED:
             self.statuses.popitem(last=False)
-        for approval in await database_sync_to_async(_of_execution)(self.user, execution_id):
-            await self.send_json({"type": "approval", "approval": approval})
+        if moved:
+            for approval in await database_sync_to_async(_of_executions)(self.user, moved):
+                await self.send_json({"type": "approval", "approval": approval})

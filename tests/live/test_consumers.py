@@ -188,7 +188,7 @@ async def test_a_gap_in_live_messages_is_filled_from_the_database(monkeypatch):
     async def lost(*args, **kwargs):  # the live layer loses every message from now on
         return None
 
-    monkeypatch.setattr(live, "send_batch", lost)
+    monkeypatch.setattr(live, "send_events", lost)
     await database_sync_to_async(runner.resume_execution)(ex.pk, "yes")
     await asyncio.to_thread(run_in_thread, ex.pk)
     rows = await database_sync_to_async(lambda: [
@@ -211,3 +211,54 @@ def test_merge_batches_events_per_execution_in_seq_order():
     merged = live.merge([("a", [e(2)], {"last_seq": 2}), ("b", [e(1)], None),
                          ("a", [e(1), e(3)], {"last_seq": 3}), ("a", [e(3)], {"last_seq": 1})])
     assert merged == {"a": ([e(1), e(2), e(3)], {"last_seq": 3}), "b": ([e(1)], None)}
+
+
+def test_the_publisher_sends_events_at_once_and_lists_coalesced(monkeypatch):
+    """Each batch goes to its execution's group at once; the lists' group gets one
+    message per LIST_INTERVAL carrying every execution that changed, at its latest."""
+    import threading
+
+    sent: list[tuple[str, object]] = []
+    first_list = threading.Event()
+
+    async def send_events(layer, merged):
+        sent.append(("events", {eid: [e["seq"] for e in events]
+                                for eid, (events, _) in merged.items()}))
+
+    async def send_list(layer, executions):
+        sent.append(("list", sorted((e["id"], e["last_seq"]) for e in executions)))
+        first_list.set()
+
+    monkeypatch.setattr(live, "send_events", send_events)
+    monkeypatch.setattr(live, "send_list", send_list)
+    monkeypatch.setattr(live, "LIST_INTERVAL", 1.0)
+    publisher = live.Publisher()
+    ev = lambda seq: {"seq": seq}  # noqa: E731
+    publisher.submit("a", [ev(1)], {"id": "a", "last_seq": 1})
+    assert first_list.wait(2)  # the first change is listed at once
+    publisher.submit("b", [ev(1)], {"id": "b", "last_seq": 1})
+    publisher.submit("b", [ev(2)], {"id": "b", "last_seq": 2})
+    publisher.submit("c", [ev(1)], {"id": "c", "last_seq": 1})
+    assert publisher.flush(3)
+    lists = [payload for kind, payload in sent if kind == "list"]
+    assert lists == [[("a", 1)], [("b", 2), ("c", 1)]]
+    events = {}
+    for kind, payload in sent:
+        if kind == "events":
+            for eid, seqs in payload.items():
+                events.setdefault(eid, []).extend(seqs)
+    assert events == {"a": [1], "b": [1, 2], "c": [1]}
+    # the events of b and c went out before their (coalesced) list message
+    assert sent.index(("list", lists[1])) == len(sent) - 1
+
+
+async def test_a_list_message_of_several_executions_reaches_list_sockets():
+    user = await database_sync_to_async(viewer)()
+    lists = communicator("/ws/executions/", user)
+    assert (await lists.connect())[0]
+    executions = [{"id": f"x{i}", "status": "completed", "last_seq": 4} for i in range(3)]
+    await get_channel_layer().group_send(live.LIST_GROUP, {
+        "type": "flux.executions", "executions": executions})
+    got = [await lists.receive_json_from(timeout=TIMEOUT) for _ in executions]
+    assert got == [{"type": "execution", "execution": e} for e in executions]
+    await lists.disconnect()
