@@ -1,11 +1,12 @@
-"""``flux worker [--workers N]``: a Huey consumer with our settings, plus the reaper.
+"""``flux worker [--workers N] [-v 2]``: a Huey consumer with our settings, plus the reaper.
 
 The consumer is started the way Huey's own ``run_huey`` starts it (options
 from ``settings.HUEY["consumer"]``, ``--workers`` overriding the thread
 count). A thread runs ``executions.runner.reaper_loop``, which recovers
 executions whose worker died and re-sends lost queue messages. SIGINT stops
 gracefully (running tasks finish), SIGTERM at once (the reaper of another
-worker recovers what was running); the reaper stops with the consumer.
+worker recovers what was running); the reaper stops with the consumer. Huey's
+per-task INFO lines are shown with ``-v 2`` only.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ def handle(command: Any, options: dict[str, Any]) -> int:
     if not logger.handlers and not logging.getLogger().handlers:
         config.setup_logger(logger)
 
+    if options.get("verbosity", 1) < 2:
+        # Huey logs two INFO lines per task ("Executing ...", "... executed in"): hundreds
+        # a second on a busy worker, saying less than the execution's own log. Shown
+        # with -v 2; Huey's warnings and errors, and the consumer's own lines, stay.
+        logging.getLogger("huey").addFilter(_no_per_task_info)
     stop = threading.Event()
     reaper = threading.Thread(target=_reap, args=(stop,), name="flux-reaper", daemon=True)
     reaper.start()
@@ -69,6 +75,10 @@ def handle(command: Any, options: dict[str, Any]) -> int:
         stop.set()
         reaper.join(timeout=5)
     return EXIT_OK
+
+
+def _no_per_task_info(record: logging.LogRecord) -> bool:
+    return record.levelno > logging.INFO
 
 
 def _reap(stop: threading.Event) -> None:
