@@ -54,6 +54,7 @@ def handle(command: Any, options: dict[str, Any]) -> int:
 
     config = ConsumerConfig(**consumer_options(options["workers"]))
     config.validate()
+    size_connection_pool(config.workers)
     check_ready(command)
     autodiscover_modules("tasks")
     logger = logging.getLogger("huey")
@@ -75,6 +76,23 @@ def handle(command: Any, options: dict[str, Any]) -> int:
         stop.set()
         reaper.join(timeout=5)
     return EXIT_OK
+
+
+def size_connection_pool(threads: int, alias: str = "default") -> None:
+    """Make the database connection pool (PostgreSQL) big enough for this worker.
+
+    Each worker thread keeps a connection between messages, and the reaper needs
+    one: with fewer in the pool, threads wait for one (up to the pool's timeout,
+    then the message fails and the reaper re-sends it 30 s later).
+    """
+    from django.db import connections
+
+    pool = getattr(connections[alias], "pool", None)
+    if pool is None:
+        return
+    needed = threads + 2  # the worker threads, the reaper, one for the checks at start
+    if pool.max_size < needed:
+        pool.resize(min(pool.min_size, needed), needed)
 
 
 def _no_per_task_info(record: logging.LogRecord) -> bool:

@@ -65,6 +65,31 @@ if os.environ.get("DJANGO_SETTINGS_MODULE") and __name__ != "__main__":
     _define_workflows()
 
 
+# the peer: Huey alone, no-op tasks, same processes and threads -----------------------
+NOOP_KEY = "flux-bench-noop"
+
+
+def _noop_huey():
+    from huey import PriorityRedisHuey
+
+    huey = PriorityRedisHuey(NOOP_KEY, url=REDIS, results=False)
+
+    @huey.task()
+    def bench_noop() -> None:
+        now = time.time()
+        pipe = huey.storage.conn.pipeline()
+        pipe.incr(f"{NOOP_KEY}:done")
+        pipe.setnx(f"{NOOP_KEY}:first", now)
+        pipe.set(f"{NOOP_KEY}:last", now)
+        pipe.execute()
+
+    return huey, bench_noop
+
+
+if os.environ.get("BENCH_NOOP_HUEY"):
+    NOOP_HUEY, bench_noop = _noop_huey()
+
+
 # databases -----------------------------------------------------------------------
 class Database:
     def __init__(self, kind: str) -> None:
@@ -244,6 +269,42 @@ def throughput(count: int, workers: int = 2, threads: int | None = None) -> dict
         db.drop()
 
 
+def huey_noops(count: int, workers: int = 2, threads: int = 4) -> dict:
+    """Raw Huey: ``count`` no-op tasks through ``workers`` consumer processes (no
+    Django, no database): the queue's own ceiling on this machine, in the same run."""
+    import redis
+
+    conn = redis.Redis.from_url(REDIS)
+    conn.flushdb()
+    # Enqueued under the name the consumers know it by (not __main__'s).
+    os.environ["BENCH_NOOP_HUEY"] = "1"
+    sys.path.insert(0, str(ROOT))
+    import importlib
+
+    task = importlib.import_module("tests.benchmarks.bench_runtime").bench_noop
+    for _ in range(count):
+        task()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_NOOP_HUEY": "1"}
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "huey.bin.huey_consumer",
+         "tests.benchmarks.bench_runtime.NOOP_HUEY", "-w", str(threads), "-k", "thread",
+         "-q"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(workers)]
+    try:
+        deadline = time.monotonic() + 120
+        while int(conn.get(f"{NOOP_KEY}:done") or 0) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        done = int(conn.get(f"{NOOP_KEY}:done") or 0)
+        span = float(conn.get(f"{NOOP_KEY}:last")) - float(conn.get(f"{NOOP_KEY}:first"))
+        return {"done": done, "per_s": done / span if span > 0 else None}
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+        conn.flushdb()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -289,6 +350,11 @@ def main() -> None:
             print(f"| worker CPU per execution, both processes (ms) | {t['cpu_ms']:.2f} |")
         print(f"| (queued by start_execution, one process) per second | "
               f"{t['enqueue_per_s']:.0f} |")
+        threads = args.threads or 4
+        peer = huey_noops(args.executions, threads=threads)
+        print(f"| peer, same run: raw Huey no-op tasks, 2 processes x {threads} threads, "
+              f"per second | {peer['per_s']:.0f} |")
+        print(f"| one-task workflows / Huey no-ops | {t['per_s'] / peer['per_s']:.2f} |")
 
 
 if __name__ == "__main__":
