@@ -25,6 +25,15 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix,
             db.setdefault("TEST", {})["NAME"] = str(path)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (pages reuse aggregates for a moment)."""
+    yield
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium for a module's browser tests. Module-scoped on purpose:

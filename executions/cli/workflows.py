@@ -1,8 +1,9 @@
 """``flux workflows list [--json]``: the workflows this deployment can run.
 
 Lists the registered workflows (what the code defines, as ``sync_workflows``
-would record them) and, marked inactive, those the database still knows but
-the code no longer defines.
+would record them), the graphs saved in the editor (runnable by name like the
+others), and, marked inactive, those the database still knows but the code no
+longer defines.
 """
 
 from __future__ import annotations
@@ -29,11 +30,21 @@ def workflow_list() -> list[dict[str, Any]]:
         fields.pop("source")
         items.append({"name": name, **fields})
     known = {i["name"] for i in items}
+    saved = saved_graph_names()
     for row in WorkflowRow.objects.exclude(name__in=known).order_by("name"):
         item = row.to_dict()
-        item["is_active"] = False
+        # Saved graphs (drawn in the editor) run like code-defined workflows.
+        item["is_active"] = row.name in saved
         items.append(item)
     return items
+
+
+def saved_graph_names() -> set[str]:
+    try:
+        from graphs.resolver import saved_graph_names as names
+    except ImportError:  # the graphs app is not installed
+        return set()
+    return names()
 
 
 def handle_list(command: Any, options: dict[str, Any]) -> int:
@@ -46,7 +57,9 @@ def handle_list(command: Any, options: dict[str, Any]) -> int:
     if not items:
         command.stdout.write("No workflows registered (see FLUX_WORKFLOW_MODULES).")
         return EXIT_OK
-    rows = [[i["name"] + ("" if i["is_active"] else " (inactive)"), i["version"],
+    rows = [[i["name"] + ("" if i["is_active"] else " (inactive)")
+             + (" (saved graph)" if i.get("module") == "graphs" and i["is_active"] else ""),
+             i["version"],
              summary((i["description"] or "").split("\n")[0], 70)] for i in items]
     command.stdout.write(table(rows, ["NAME", "VERSION", "DESCRIPTION"]))
     return EXIT_OK

@@ -236,3 +236,13 @@ def test_the_cli_runs_a_saved_graph_by_name(api, sent):
     execution.refresh_from_db()
     assert execution.output == "n=14"
     assert flux("run", "no_such_graph").code == 2
+
+
+def test_workflows_list_shows_saved_graphs_as_runnable(api):
+    from tests.cli.conftest import flux
+
+    post(api, "/api/graphs/", three_nodes())
+    items = {i["name"]: i for i in flux("workflows", "list", "--json").json()}
+    assert items["doubler"]["is_active"] is True
+    assert items["doubler"]["version"] == "graph-v1"
+    assert "doubler (saved graph)" in flux("workflows", "list").out

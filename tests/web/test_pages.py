@@ -97,6 +97,32 @@ def test_the_overview_counts_runs_by_status_and_lists_failures(viewer):
     assert bad.status_code == 200 and "Unknown range" in bad.content.decode()
 
 
+def test_the_overview_counts_once_per_moment_whatever_the_viewers(viewer, monkeypatch):
+    """Open overviews re-render after every change; counting all runs by status is a
+    scan, so it is reused for OVERVIEW_REUSE_SECONDS."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from executions.views import pages
+
+    monkeypatch.setattr(pages, "OVERVIEW_REUSE_SECONDS", 0.5)
+    finished_run()
+    counting = lambda ctx: [q for q in ctx.captured_queries  # noqa: E731
+                            if "COUNT(" in q["sql"].upper() and "GROUP BY" in q["sql"].upper()]
+    with CaptureQueriesContext(connection) as first:
+        assert 'data-count-status="completed"><span class="n">1</span>' in viewer.get(
+            "/").content.decode()
+    assert counting(first)
+    finished_run()
+    with CaptureQueriesContext(connection) as again:
+        page = viewer.get("/?fragment=1").content.decode()
+    assert counting(again) == []  # a moment later: the same counts
+    assert 'data-count-status="completed"><span class="n">1</span>' in page
+    time.sleep(pages.OVERVIEW_REUSE_SECONDS + 0.1)  # the period is over
+    page = viewer.get("/").content.decode()
+    assert 'data-count-status="completed"><span class="n">2</span>' in page
+
+
 def test_the_workflow_page_shows_source_stats_and_recent_runs(viewer):
     finished_run()
     page = viewer.get("/workflows/rt_hello/").content.decode()
