@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from executions import permissions, runner
-from executions.models import Approval, Event, Execution, Secret, Token, Workflow
+from executions.models import Approval, Event, Execution, Secret, Token, Worker, Workflow
 from executions.secrets_store import encrypt, validate_name
 from flux.errors import ExecutionError
 from flux.serialization import decode
@@ -136,6 +136,14 @@ class ApprovalAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ("status", "workflow")
     search_fields = ("execution__id", "workflow", "pause_name", "title", "decided_by")
     list_select_related = ("execution",)
+
+
+@admin.register(Worker)
+class WorkerAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Written by the workers themselves (their heartbeat, executions/workers.py)."""
+
+    list_display = ("name", "host", "pid", "threads", "started_at", "seen_at")
+    search_fields = ("name", "host")
 
 
 @admin.register(Token)

@@ -242,6 +242,33 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat()
 
 
+class Worker(models.Model):
+    """A worker process as it last reported itself (``executions.workers``).
+
+    Each ``flux worker`` writes its row on every pass of its reaper (every 2 s) and
+    deletes it when it stops gracefully; a row not refreshed for
+    ``workers.ALIVE_SECONDS`` is a worker that stopped without saying so.
+    """
+
+    name = models.CharField(primary_key=True, max_length=200, help_text="host:pid")
+    host = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    threads = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def to_dict(self, alive: bool) -> dict[str, Any]:
+        return {"name": self.name, "host": self.host, "pid": self.pid,
+                "threads": self.threads, "started_at": _iso(self.started_at),
+                "seen_at": _iso(self.seen_at), "alive": alive}
+
+
 # API tokens and secrets live in their own module; importing them here registers them.
 from executions.access_models import Secret, Token  # noqa: E402, F401
 

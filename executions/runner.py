@@ -311,11 +311,15 @@ def _resend(pk: str, moment: datetime) -> bool:
     return bool(won)
 
 
-def reaper_loop(stop: threading.Event, interval: float = 2.0) -> None:
-    """Reap every ``interval`` seconds until ``stop`` is set (a worker's thread)."""
+def reaper_loop(stop: threading.Event, interval: float = 2.0,
+                each_pass: Any = None) -> None:
+    """Reap every ``interval`` seconds until ``stop`` is set (a worker's thread);
+    ``each_pass()`` first, if given (the worker's heartbeat)."""
     try:
         while not stop.is_set():
             try:
+                if each_pass is not None:
+                    each_pass()
                 reap()
             except Exception:
                 log.exception("flux: reaper pass failed")

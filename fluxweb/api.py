@@ -159,14 +159,30 @@ class Health(Schema):
     status: str
     database: str
     queue: str
+    #: Worker processes heard of in the last 10 s (None when the database is down).
+    #: Informative: no worker does not make this web process unhealthy.
+    workers: int | None = None
 
 
 @api.get("/health", response={200: Health, 503: Health}, auth=None, tags=["health"])
 def health(request: HttpRequest) -> Status:
-    """Whether the database and the queue answer. 503 names the part that does not."""
+    """Whether the database and the queue answer (503 names the part that does not),
+    and how many workers are running."""
     parts = {"database": check_database(), "queue": check_queue()}
     ok = all(value == "ok" for value in parts.values())
-    return Status(200 if ok else 503, {"status": "ok" if ok else "error", **parts})
+    return Status(200 if ok else 503, {"status": "ok" if ok else "error", **parts,
+                                       "workers": count_workers()
+                                       if parts["database"] == "ok" else None})
+
+
+def count_workers() -> int | None:
+    from executions import workers
+
+    try:
+        return workers.alive().count()
+    except Exception:
+        log.exception("Health check: could not count workers")
+        return None
 
 
 def check_database() -> str:

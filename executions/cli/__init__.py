@@ -10,6 +10,7 @@ VERB_MODULES = (
     "executions.cli.runs",
     "executions.cli.workflows",
     "executions.cli.worker",
+    "executions.cli.workers",
     "executions.cli.up",
     "executions.cli.demo",
     "executions.cli.token",

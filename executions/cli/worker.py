@@ -3,7 +3,8 @@
 The consumer is started the way Huey's own ``run_huey`` starts it (options
 from ``settings.HUEY["consumer"]``, ``--workers`` overriding the thread
 count). A thread runs ``executions.runner.reaper_loop``, which recovers
-executions whose worker died and re-sends lost queue messages. SIGINT stops
+executions whose worker died and re-sends lost queue messages, and writes this
+worker's heartbeat row (``executions/workers.py``) on each pass. SIGINT stops
 gracefully (running tasks finish), SIGTERM at once (the reaper of another
 worker recovers what was running); the reaper stops with the consumer. Huey's
 per-task INFO lines are shown with ``-v 2`` only.
@@ -67,7 +68,8 @@ def handle(command: Any, options: dict[str, Any]) -> int:
         # with -v 2; Huey's warnings and errors, and the consumer's own lines, stay.
         logging.getLogger("huey").addFilter(_no_per_task_info)
     stop = threading.Event()
-    reaper = threading.Thread(target=_reap, args=(stop,), name="flux-reaper", daemon=True)
+    reaper = threading.Thread(target=_reap, args=(stop, config.workers), name="flux-reaper",
+                              daemon=True)
     reaper.start()
     consumer = HUEY.create_consumer(**config.values)
     try:
@@ -99,14 +101,29 @@ def _no_per_task_info(record: logging.LogRecord) -> bool:
     return record.levelno > logging.INFO
 
 
-def _reap(stop: threading.Event) -> None:
+def _reap(stop: threading.Event, threads: int) -> None:
+    """The reaper's thread: this worker's heartbeat (executions/workers.py), then a
+    pass of the reaper, every 2 s; the heartbeat row is removed on the way out."""
+    from datetime import UTC, datetime
+
     from django.db import connections
 
-    try:
-        from executions import runner
+    from executions import runner, workers
+    from flux.engine import worker_name
 
-        runner.reaper_loop(stop=stop)
+    name, started = worker_name(), datetime.now(UTC)
+    host, _, pid = name.rpartition(":")
+
+    def beat() -> None:
+        workers.beat(name, host, int(pid), threads, started)
+
+    try:
+        runner.reaper_loop(stop=stop, each_pass=beat)
     except Exception:
         log.exception("flux: the reaper stopped")
     finally:
+        try:
+            workers.gone(name)
+        except Exception:
+            log.exception("flux: could not remove this worker's heartbeat row")
         connections.close_all()

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from executions import permissions, runner
+from executions import permissions, runner, workers
 from executions.models import Execution, Workflow
 from executions.views.common import (
     STATUSES,
@@ -113,8 +113,14 @@ def overview(request: HttpRequest) -> HttpResponse:
                    .order_by("-created_at", "-id").defer("input", "output", "error", "meta")[:8])
     for e in running:
         e.worker_lost = worker_lost(e)
+    alive = list(workers.alive())
+    # Only asked with nobody to run them (an index range, not the reused counts).
+    waiting = 0 if alive else Execution.objects.filter(
+        status__in=(Status.QUEUED, Status.INTERRUPTED)).count()
     context = {"counts": counts, "total": sum(by_status.values()), "failures": failures,
-               "paused": paused, "running": running,
+               "paused": paused, "running": running, "workers": alive,
+               "no_workers": not alive, "waiting": waiting,
+               "alive_seconds": int(workers.ALIVE_SECONDS),
                "chart": _reused(f"flux:overview:chart:{range_key}", lambda: chart(range_key)),
                "notice": notice}
     template = ("executions/_overview_body.html" if request.GET.get("fragment")

@@ -134,3 +134,24 @@ def test_workflows_list_shows_registered_and_inactive_ones(transactional_db):
     assert items["demo_graph"]["graphs"][0]["name"] == "order_routing"
     assert items["gone_workflow"]["is_active"] is False
     assert "source" not in items["demo_hello"]
+
+
+def test_workers_lists_who_reported_and_who_went_silent(transactional_db):
+    from datetime import UTC, datetime, timedelta
+
+    from executions import workers
+
+    assert "No worker has reported" in flux("workers").out
+    now = datetime.now(UTC)
+    workers.beat("box-a:101", "box-a", 101, 4, now - timedelta(hours=1))
+    workers.beat("box-b:202", "box-b", 202, 2, now - timedelta(hours=2),
+                 now=now - timedelta(minutes=1))
+    result = flux("workers")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["WORKER", "THREADS", "STARTED", "SEEN"]
+    assert lines[1].split()[:2] == ["box-a:101", "4"]
+    assert lines[2].split()[:3] == ["box-b:202", "(silent)", "2"]
+    items = flux("workers", "--json").json()
+    assert [(w["name"], w["alive"], w["threads"]) for w in items] == [
+        ("box-a:101", True, 4), ("box-b:202", False, 2)]

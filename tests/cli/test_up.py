@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -32,6 +34,10 @@ def env(tmp_path):
     environ.update(DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
                    DJANGO_SETTINGS_MODULE="fluxweb.settings", PYTHONUNBUFFERED="1")
     return environ
+
+
+def database_file(env) -> str:
+    return env["DATABASE_URL"].removeprefix("sqlite:///")
 
 
 def start_up(env, port: int) -> subprocess.Popen:
@@ -74,8 +80,15 @@ def test_up_serves_and_stops_cleanly_on_sigterm(env):
     proc = start_up(env, port)
     try:
         wait_for_line(proc, f"serving http://127.0.0.1:{port}/")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5) as r:
-            assert r.status == 200
+        deadline = time.monotonic() + 20
+        while True:  # the worker's first heartbeat comes with its first reaper pass
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health",
+                                        timeout=5) as r:
+                assert r.status == 200
+                if json.load(r)["workers"] == 1 or time.monotonic() > deadline:
+                    break
+            time.sleep(0.2)
+        assert time.monotonic() <= deadline, "the worker never reported itself"
         kids = children_of(proc.pid)
         assert len(kids) == 2  # daphne and one worker
         proc.send_signal(signal.SIGTERM)
@@ -83,6 +96,9 @@ def test_up_serves_and_stops_cleanly_on_sigterm(env):
         for pid in kids:
             with pytest.raises(ProcessLookupError):
                 os.kill(pid, 0)
+        # a worker that stops gracefully takes its heartbeat row with it
+        with sqlite3.connect(database_file(env)) as db:
+            assert db.execute("SELECT count(*) FROM executions_worker").fetchone() == (0,)
     finally:
         if proc.poll() is None:
             proc.kill()

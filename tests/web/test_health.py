@@ -1,4 +1,7 @@
-"""GET /api/health: no login, reports whether the database and the queue answer."""
+"""GET /api/health: no login, reports whether the database and the queue answer, and
+how many workers are running."""
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -9,7 +12,21 @@ from fluxweb import api as api_module
 def test_health_answers_ok_without_login(client):
     response = client.get("/api/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "queue": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "queue": "ok",
+                               "workers": 0}
+
+
+@pytest.mark.django_db
+def test_health_counts_the_workers_heard_of_lately(client):
+    from executions import workers
+
+    now = datetime.now(UTC)
+    workers.beat("web-1:11", "web-1", 11, 4, now - timedelta(minutes=5), now=now)
+    workers.beat("web-2:12", "web-2", 12, 4, now, now=now - timedelta(seconds=30))  # silent
+    body = client.get("/api/health").json()
+    assert (body["status"], body["workers"]) == ("ok", 1)  # no worker is not unhealthy
+    workers.gone("web-1:11")
+    assert client.get("/api/health").json()["workers"] == 0
 
 
 @pytest.mark.django_db
@@ -17,7 +34,8 @@ def test_health_names_the_part_that_failed(client, monkeypatch):
     monkeypatch.setattr(api_module, "check_queue", lambda: "error")
     response = client.get("/api/health")
     assert response.status_code == 503
-    assert response.json() == {"status": "error", "database": "ok", "queue": "error"}
+    assert response.json() == {"status": "error", "database": "ok", "queue": "error",
+                               "workers": 0}
 
 
 def test_docs_and_schema_need_no_login(client):

@@ -123,6 +123,21 @@ def test_the_overview_counts_once_per_moment_whatever_the_viewers(viewer, monkey
     assert 'data-count-status="completed"><span class="n">2</span>' in page
 
 
+def test_the_overview_says_when_no_worker_is_there_for_queued_runs(viewer):
+    from executions import workers
+
+    page = viewer.get("/").content.decode()
+    assert 'data-testid="no-workers"' not in page  # nothing waits: no alarm
+    assert "No worker has reported in the last 10 s." in page
+    runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    page = viewer.get("/").content.decode()
+    assert 'data-testid="no-workers"' in page and "1 run waiting for one" in page
+    workers.beat("box-a:101", "box-a", 101, 4, datetime.now(UTC) - timedelta(minutes=3))
+    page = viewer.get("/").content.decode()
+    assert 'data-testid="no-workers"' not in page
+    assert "<code>box-a:101</code>" in page and "4 threads, up 3" in page
+
+
 def test_the_workflow_page_shows_source_stats_and_recent_runs(viewer):
     finished_run()
     page = viewer.get("/workflows/rt_hello/").content.decode()

@@ -31,7 +31,7 @@ REQUEST_ERRORS = (CliError, ExecutionNotFoundError, InvalidInputError, InvalidSt
 
 class Command(BaseCommand):
     help = ("Run and operate flux workflows: run, runs (list, status, logs, resume, cancel, "
-            "retry, rerun), workflows list, worker, up, demo.")
+            "retry, rerun), workflows list, worker, workers, up, demo, token, secret.")
     # Verbs that start things (worker, up, demo) run the system checks themselves.
     requires_system_checks: list[str] = []
 
