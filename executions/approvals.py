@@ -226,6 +226,15 @@ def refusal(user: Any, approval: Approval) -> str | None:
     return None
 
 
+def not_decidable_now(approval: Approval) -> str | None:
+    """Why nobody can decide this pending item until something else happens, or None."""
+    execution = approval.execution
+    if execution.status == Status.FAILED:
+        return (f"The run failed while it waited here: retry it (its page, or "
+                f"flux runs retry {execution.pk}), then decide.")
+    return None
+
+
 # deciding ---------------------------------------------------------------------------
 
 def decide(approval_id: int | str, user: Any, *, approve: bool, input: Any = None,
@@ -305,6 +314,9 @@ def _resume(approval: Approval, *, approve: bool, input: Any, actor: str,
         raise AlreadyDecided(f"This item was already {approval.status}{by}{when}; "
                              "nothing was changed.")
     execution = approval.execution
+    waiting = not_decidable_now(approval)
+    if waiting:
+        raise NotPaused(f"{waiting} Nothing was changed.")
     if execution.status in (Status.CANCELLED, Status.CANCELLING) or execution.cancel_requested:
         raise NotPaused(f"Execution {execution.pk} is {execution.status}: its pause can no "
                         "longer be answered.")

@@ -34,6 +34,8 @@ def item_dict(approval: Approval, user: Any) -> dict[str, Any]:
     """An approval's JSON plus what this user's page needs (the consumer sends it too)."""
     data = approval.to_dict()
     reason = approvals.refusal(user, approval) if approval.is_pending else None
+    if reason is None and approval.is_pending:
+        reason = approvals.not_decidable_now(approval)
     data["may_decide"] = approval.is_pending and reason is None
     data["refusal"] = reason
     return data

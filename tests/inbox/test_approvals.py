@@ -177,6 +177,24 @@ def test_an_item_of_a_cancelling_execution_is_refused(people, sent):
     assert item.status == "pending"
 
 
+def test_an_item_of_a_failed_run_says_to_retry_it_first(people, sent):
+    """A run can fail with a pause still pending (e.g. a workflow timeout); its item stays
+    pending for when the run is retried, and says so instead of offering a decision."""
+    from executions.inbox.views import item_dict
+
+    item = paused()
+    Execution.objects.filter(pk=item.execution_id).update(status=Status.FAILED)
+    item = Approval.objects.select_related("execution").get(pk=item.pk)
+    shown = item_dict(item, people["alice"])
+    assert shown["may_decide"] is False
+    assert f"retry it (its page, or flux runs retry {item.execution_id})" in shown["refusal"]
+    with pytest.raises(NotPaused, match="The run failed while it waited here") as err:
+        decide(item.pk, people["alice"], approve=True)
+    assert err.value.status == 409
+    item.refresh_from_db()
+    assert item.status == "pending"
+
+
 def test_a_resume_from_elsewhere_closes_the_approval(people, sent):
     item = paused()
     runner.resume_execution(item.execution_id, {"via": "cli"}, actor="root", comment="cli")
