@@ -55,6 +55,7 @@ class GraphIn(Schema):
     edges: Any = []
     start: Any = None
     end: Any = []
+    layout: Any = None  # {node id: {"x", "y"}}: where the editor draws each node
     version: Any = None
 
 

@@ -2,8 +2,10 @@
 
 A definition is ``{"name", "description", "nodes": [{"id", "task", "options"}],
 "edges": [{"source", "target", "condition"}], "start", "end": [ids]}``
-(DESIGN.md). Nodes run registered tasks (``flux.taskdef.task_registry``) with
-per-node options; a condition is CEL over the upstream output (``graphs.cel``).
+(DESIGN.md), plus the editor's ``"layout": {node id: {"x", "y"}}`` (where each
+node is drawn: saved with the version, no effect on running). Nodes run
+registered tasks (``flux.taskdef.task_registry``) with per-node options; a
+condition is CEL over the upstream output (``graphs.cel``).
 
 * :func:`problems` lists everything wrong, each naming the node (``{"node": id}``)
   or edge (``{"edge": {"source", "target"}}``) at fault, with a ``code`` and a
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 import sys
 from typing import Any
@@ -71,7 +74,19 @@ def normalize(definition: Any) -> dict[str, Any]:
                   if isinstance(e, dict) else e for e in _list(d.get("edges"))],
         "start": d.get("start") or None,
         "end": [end] if isinstance(end, str) else _list(end),
+        "layout": _layout(d.get("layout"), d.get("nodes")),
     }
+
+
+def _layout(layout: Any, nodes: Any) -> Any:
+    """Where the editor drew each node: ``{node id: {"x", "y"}}`` (positions of ids that
+    are not nodes are dropped; a malformed layout is kept for ``_build`` to report)."""
+    if layout is None:
+        return {}
+    if not isinstance(layout, dict):
+        return layout
+    ids = {n.get("id") for n in _list(nodes) if isinstance(n, dict)}
+    return {k: v for k, v in layout.items() if k in ids}
 
 
 def problems(definition: Any, *, tasks: dict[str, Task] | None = None) -> list[dict[str, Any]]:
@@ -138,6 +153,17 @@ def _build(d: dict[str, Any], tasks: dict[str, Task]) -> tuple[Graph, list[dict[
     if not isinstance(d["description"], str):
         graph_error("invalid_definition", "The description must be text.")
     graph = Graph(name, d["description"] if isinstance(d["description"], str) else "")
+    layout = d.get("layout", {})
+    if not isinstance(layout, dict):
+        graph_error("bad_layout", "The layout must map node ids to {\"x\": number, "
+                                  "\"y\": number}.")
+    else:
+        for nid, xy in layout.items():
+            if not (isinstance(xy, dict) and set(xy) == {"x", "y"}
+                    and all(isinstance(xy[k], int | float) and not isinstance(xy[k], bool)
+                            and math.isfinite(xy[k]) for k in ("x", "y"))):
+                node_error(nid, "bad_layout", f"The position of '{nid}' must be "
+                                              "{\"x\": number, \"y\": number}.")
 
     for i, node in enumerate(d["nodes"]):
         if not isinstance(node, dict) or not isinstance(node.get("id"), str) or not node["id"]:

@@ -67,7 +67,7 @@ class GraphDefinition(models.Model):
 
 
 #: The keys of a graph definition that a version stores.
-GRAPH_KEYS = ("name", "description", "nodes", "edges", "start", "end")
+GRAPH_KEYS = ("name", "description", "nodes", "edges", "start", "end", "layout")
 
 
 class GraphVersion(models.Model):

@@ -176,7 +176,8 @@ export function GraphEditor({ graphId: initialId, definition, canEdit, canRun = 
     try {
       localStorage.setItem(positionsKey(graphId), JSON.stringify(doc.positions));
     } catch {
-      // Storage full or disabled: positions are a convenience.
+      // Storage full or disabled: the saved layout is what counts (this only keeps
+      // positions for graphs saved before layouts were, and across a reload).
     }
   }, [graphId, doc.positions]);
 

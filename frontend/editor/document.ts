@@ -43,14 +43,26 @@ function withGraph(doc: EditorDoc, graph: Partial<GraphDef>, positions?: Record<
   return { graph: { ...doc.graph, ...graph }, positions: positions ?? doc.positions };
 }
 
-/** A document from a definition; nodes without a position are laid out. */
-export function fromGraph(graph: GraphDef, positions: Record<string, XY> = {}): EditorDoc {
+/** A document from a definition; nodes are drawn where its saved layout says, else where
+ * `positions` says, else laid out. */
+export function fromGraph(graph: GraphDef, fallback: Record<string, XY> = {}): EditorDoc {
   const normalized = normalizeGraph(graph);
+  const positions: Record<string, XY> = { ...fallback, ...validLayout(graph.layout) };
   const missing = normalized.nodes.some((n) => !positions[n.id]);
   const laid = missing ? layoutGraph(normalized.nodes, normalized.edges) : {};
   const all: Record<string, XY> = {};
   for (const node of normalized.nodes) all[node.id] = positions[node.id] ?? laid[node.id] ?? { x: 0, y: 0 };
   return { graph: normalized, positions: all };
+}
+
+function validLayout(layout: unknown): Record<string, XY> {
+  const out: Record<string, XY> = {};
+  if (!layout || typeof layout !== 'object' || Array.isArray(layout)) return out;
+  for (const [id, xy] of Object.entries(layout as Record<string, unknown>)) {
+    const p = xy as { x?: unknown; y?: unknown } | null;
+    if (p && typeof p.x === 'number' && typeof p.y === 'number' && Number.isFinite(p.x) && Number.isFinite(p.y)) out[id] = { x: p.x, y: p.y };
+  }
+  return out;
 }
 
 /** Fills defaults so the rest of the editor can rely on every field. */
@@ -77,6 +89,12 @@ export function toGraph(doc: EditorDoc): GraphDef {
     start: g.start,
     end: [...g.end],
     version: g.version,
+    layout: Object.fromEntries(
+      g.nodes.filter((n) => doc.positions[n.id]).map((n) => {
+        const p = doc.positions[n.id]!;
+        return [n.id, { x: Math.round(p.x), y: Math.round(p.y) }];
+      }),
+    ),
   };
 }
 
@@ -329,5 +347,5 @@ function checkGraphShape(data: unknown): GraphDef {
   if (g.end !== undefined && (!Array.isArray(g.end) || g.end.some((x) => typeof x !== 'string'))) throw new Error('"end" must be a list of node ids.');
   if (g.start !== undefined && g.start !== null && typeof g.start !== 'string') throw new Error('"start" must be a node id.');
   if (g.name !== undefined && typeof g.name !== 'string') throw new Error('"name" must be a string.');
-  return normalizeGraph({ ...(g as Partial<GraphDef>), start: (g.start as string | null) ?? '' });
+  return { ...normalizeGraph({ ...(g as Partial<GraphDef>), start: (g.start as string | null) ?? '' }), layout: validLayout(g.layout) };
 }

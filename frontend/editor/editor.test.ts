@@ -142,7 +142,9 @@ describe('document: nodes and edges', () => {
 describe('document: serialization', () => {
   it('serializes to the GRAPH shape the API takes', () => {
     const doc = setCondition(setMeta(threeNodes(), { name: '  demo  ' }), { source: 'fetch', target: 'check' }, '   ');
-    expect(toGraph(doc)).toEqual({
+    const { layout, ...definition } = toGraph(doc);
+    expect(Object.keys(layout!)).toEqual(['fetch', 'check', 'notify']);
+    expect(definition).toEqual({
       name: 'demo',
       description: '',
       nodes: [
@@ -166,10 +168,20 @@ describe('document: serialization', () => {
   });
 
   it('lays out a loaded definition that has no positions', () => {
-    const graph = toGraph(threeNodes());
+    const { layout: _saved, ...graph } = toGraph(threeNodes());
     const doc = fromGraph(graph);
     expect(Object.keys(doc.positions).sort()).toEqual(['check', 'fetch', 'notify']);
     expect(doc.positions.fetch!.y).toBeLessThan(doc.positions.notify!.y);
+  });
+
+  it('saves where nodes are drawn, rounded, and draws them there when loaded', () => {
+    const moved = moveNodes(threeNodes(), { check: { x: 310.6, y: -20.2 } });
+    const graph = toGraph(moved);
+    expect(graph.layout!.check).toEqual({ x: 311, y: -20 });
+    expect(JSON.stringify(graph)).not.toEqual(JSON.stringify(toGraph(threeNodes()))); // a move is a change to save
+    const loaded = fromGraph(graph, { check: { x: 1, y: 1 } }); // the saved layout wins over a local one
+    expect(loaded.positions.check).toEqual({ x: 311, y: -20 });
+    expect(parseGraphJson(exportJson(moved)).layout!.check).toEqual({ x: 311, y: -20 });
   });
 
   it('keeps positions of nodes that survive a replace', () => {
@@ -188,7 +200,7 @@ describe('document: serialization', () => {
     expect(() => parseGraphJson('{"nodes": [], "edges": [{"source": "a", "target": "b", "condition": 3}]}')).toThrow(/condition/);
     expect(() => parseGraphJson('{"nodes": [], "end": "a"}')).toThrow(/"end"/);
     const graph = parseGraphJson('{"name": "g", "nodes": [{"id": "a", "task": "t"}]}');
-    expect(graph).toEqual({ name: 'g', description: '', nodes: [{ id: 'a', task: 't', options: {} }], edges: [], start: '', end: [], version: 0 });
+    expect(graph).toEqual({ name: 'g', description: '', nodes: [{ id: 'a', task: 't', options: {} }], edges: [], start: '', end: [], version: 0, layout: {} });
   });
 });
 

@@ -96,7 +96,12 @@ export function GraphView({ graph, executionId = null, events = [], apiBase = '/
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const { sizes, version: sizesVersion, onSizeChanges } = useMeasuredSizes();
 
-  const positions = useMemo(() => layoutGraph(graph.nodes, graph.edges), [graph]);
+  // A saved graph's own layout when it places every node (the editor's), else laid out.
+  const positions = useMemo(() => {
+    const saved = graph.layout;
+    if (saved && graph.nodes.length && graph.nodes.every((n) => saved[n.id])) return saved;
+    return layoutGraph(graph.nodes, graph.edges);
+  }, [graph]);
   const endSet = useMemo(() => new Set(graph.end), [graph]);
   const cache = useRef(new Map<string, { run: NodeRun | undefined; selected: boolean; size: unknown; node: FluxFlowNode }>());
 

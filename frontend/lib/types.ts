@@ -81,6 +81,8 @@ export interface GraphDef {
   start: string;
   end: string[];
   version: number;
+  /** Where the editor draws each node, saved with the version (no effect on running). */
+  layout?: Record<string, { x: number; y: number }>;
 }
 
 export interface TaskParameter {

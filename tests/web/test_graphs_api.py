@@ -63,6 +63,29 @@ def test_create_get_list_and_versions(api):
     assert api.get(f"/api/graphs/{gid}/versions/9").status_code == 404
 
 
+def test_where_nodes_are_drawn_is_saved_with_the_version(api):
+    layout = {"double": {"x": 0, "y": 0}, "label": {"x": -120.5, "y": 140},
+              "negate": {"x": 120, "y": 140}, "gone": {"x": 1, "y": 1}}
+    created = post(api, "/api/graphs/", {**three_nodes(), "layout": layout})
+    assert created.status_code == 201, created.json()
+    gid = created.json()["id"]
+    expected = {k: v for k, v in layout.items() if k != "gone"}  # not a node: dropped
+    assert api.get(f"/api/graphs/{gid}").json()["layout"] == expected
+    moved = {**expected, "label": {"x": -200, "y": 150}}
+    assert put(api, f"/api/graphs/{gid}", {**three_nodes(), "layout": moved,
+                                          "version": 1}).status_code == 200
+    assert api.get(f"/api/graphs/{gid}/versions/1").json()["layout"] == expected
+    assert api.get(f"/api/graphs/{gid}").json()["layout"] == moved
+    bad = post(api, "/api/graphs/validate", {**three_nodes(), "layout": {
+        "label": {"x": "left", "y": 1}}})
+    assert bad.status_code == 422
+    assert [(e["code"], e.get("node")) for e in bad.json()["errors"]] == [
+        ("bad_layout", "label")]
+    assert post(api, "/api/graphs/validate", {**three_nodes(), "layout": [1]}).json()[
+        "errors"][0]["code"] == "bad_layout"
+    assert "layout" not in api.get(f"/api/graphs/{gid}/export").content.decode()
+
+
 def test_a_stale_write_gets_409_and_changes_nothing(api):
     gid = post(api, "/api/graphs/", three_nodes()).json()["id"]
     assert put(api, f"/api/graphs/{gid}", {**three_nodes(), "version": 1}).status_code == 200
