@@ -52,6 +52,11 @@ class ImportFailure:
 #: saved in the editor): sync_workflows leaves their rows active.
 kept_workflows: list[Any] = []
 
+def kept_names(using: str = "default") -> set[str]:
+    """Names of the runnable workflows defined outside the registry (saved graphs)."""
+    return set().union(*(names(using) for names in kept_workflows))
+
+
 #: Modules imported by load_workflows, and those that failed.
 loaded_modules: list[str] = []
 import_failures: list[ImportFailure] = []
@@ -215,7 +220,7 @@ def sync_workflows(using: str = "default",
                 result.updated.append(name)
             else:
                 result.unchanged.append(name)
-        kept = set().union(*(names(using) for names in kept_workflows))
+        kept = kept_names(using)
         for name, row in rows.items():
             if name not in current and name not in kept and row.is_active:
                 row.is_active = False

@@ -30,21 +30,13 @@ def workflow_list() -> list[dict[str, Any]]:
         fields.pop("source")
         items.append({"name": name, **fields})
     known = {i["name"] for i in items}
-    saved = saved_graph_names()
+    saved = registry.kept_names()
     for row in WorkflowRow.objects.exclude(name__in=known).order_by("name"):
         item = row.to_dict()
         # Saved graphs (drawn in the editor) run like code-defined workflows.
         item["is_active"] = row.name in saved
         items.append(item)
     return items
-
-
-def saved_graph_names() -> set[str]:
-    try:
-        from graphs.resolver import saved_graph_names as names
-    except ImportError:  # the graphs app is not installed
-        return set()
-    return names()
 
 
 def handle_list(command: Any, options: dict[str, Any]) -> int:
