@@ -32,7 +32,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
+import types
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -122,25 +124,21 @@ class DjangoStore(Store):
         statement after a few uses (``prepare_threshold``): the server plans it once
         per connection, and the client sends values instead of quoting every one into
         the SQL text (Django's default, client-side binding, is kept for the rest).
-        A third less CPU per append on both sides, measured. Django's wrapper stays
-        around it (its execute wrappers and error translation apply).
+        Measured alone, a 3-event append took ~120 instead of ~190 µs of client CPU
+        and ~280 instead of ~350 µs end to end. Django's wrapper stays around it (its
+        execute wrappers and error translation apply).
         """
         conn = self._conn
         if conn.vendor != "postgresql":
             return conn.cursor()
-        import psycopg
-        from django.db.backends.postgresql.psycopg_any import register_tzloader
-        from django.db.backends.utils import CursorWrapper
-        from psycopg.pq import Format
-
+        pg = _postgres()
         conn.ensure_connection()
-        cursor = psycopg.Cursor(conn.connection)
+        cursor = pg.Cursor(conn.connection)
         # As Django's create_cursor does: timestamps read in the connection's zone.
-        timestamptz = psycopg.adapters.types["timestamptz"].oid
-        if conn.timezone != conn.connection.adapters.get_loader(timestamptz,
-                                                               Format.TEXT).timezone:
-            register_tzloader(conn.timezone, cursor)
-        return CursorWrapper(cursor, conn)
+        if conn.timezone != conn.connection.adapters.get_loader(pg.timestamptz,
+                                                               pg.text).timezone:
+            pg.register_tzloader(conn.timezone, cursor)
+        return pg.CursorWrapper(cursor, conn)
 
     def _json(self, value: Any) -> Any:
         if value is None:
@@ -475,6 +473,21 @@ class DjangoStore(Store):
             row.record() for row in Execution.objects.using(self.using)
             .filter(status=Status.RUNNING, lease_owner__isnull=False, lease_expires__lt=now)
             .order_by("lease_expires")[:limit]])
+
+
+@functools.cache
+def _postgres() -> types.SimpleNamespace:
+    """What ``_hot_cursor`` needs from psycopg and Django's backend, imported once (and
+    only by a process that uses PostgreSQL)."""
+    import psycopg
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from django.db.backends.utils import CursorWrapper
+    from psycopg.pq import Format
+
+    return types.SimpleNamespace(
+        Cursor=psycopg.Cursor, CursorWrapper=CursorWrapper,
+        register_tzloader=register_tzloader,
+        timestamptz=psycopg.adapters.types["timestamptz"].oid, text=Format.TEXT)
 
 
 @contextlib.contextmanager
