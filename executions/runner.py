@@ -26,6 +26,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -312,7 +313,7 @@ def _resend(pk: str, moment: datetime) -> bool:
 
 
 def reaper_loop(stop: threading.Event, interval: float = 2.0,
-                each_pass: Any = None) -> None:
+                each_pass: Callable[[], None] | None = None) -> None:
     """Reap every ``interval`` seconds until ``stop`` is set (a worker's thread);
     ``each_pass()`` first, if given (the worker's heartbeat)."""
     try:

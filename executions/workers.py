@@ -16,7 +16,7 @@ from executions.models import Worker
 
 #: A worker not heard of for this long is taken for stopped (5 missed beats).
 ALIVE_SECONDS = 10.0
-#: Rows of workers gone this long are deleted by the next beat of any worker.
+#: Rows of workers gone this long are deleted when a worker starts (its first beat).
 FORGET_AFTER = timedelta(days=1)
 
 
