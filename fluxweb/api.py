@@ -185,26 +185,29 @@ def count_workers() -> int | None:
         return None
 
 
-def check_database() -> str:
+def _answers(what: str, probe: Any) -> str:
+    """``"ok"`` when ``probe()`` returns, else ``"error"`` (and the reason in the log)."""
     try:
+        probe()
+    except Exception:
+        log.exception("Health check: %s did not answer", what)
+        return "error"
+    return "ok"
+
+
+def check_database() -> str:
+    def select_one() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except Exception:
-        log.exception("Health check: the database did not answer")
-        return "error"
-    return "ok"
+
+    return _answers("the database", select_one)
 
 
 def check_queue() -> str:
     from huey.contrib.djhuey import HUEY
 
-    try:
-        HUEY.storage.queue_size()
-    except Exception:
-        log.exception("Health check: the queue did not answer")
-        return "error"
-    return "ok"
+    return _answers("the queue", HUEY.storage.queue_size)
 
 
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
