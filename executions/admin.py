@@ -15,11 +15,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from executions import permissions, runner
+from executions import commands, permissions
+from executions.commands import Actor, Outcome
 from executions.models import Approval, Event, Execution, Secret, Token, Worker, Workflow
 from executions.secrets_store import encrypt, validate_name
-from flux.errors import ExecutionError
-from flux.serialization import decode
 
 
 class ReadOnlyMixin:
@@ -93,27 +92,21 @@ class ExecutionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected executions", permissions=["cancel"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Execution]) -> None:
-        self._each(request, queryset, "Cancelled", lambda e: runner.cancel_execution(
-            e.pk, actor=request.user.get_username()))
+        self._report(request, "Cancelled", commands.cancel_many(
+            queryset.values_list("pk", flat=True), actor=Actor.of(request.user)))
 
     @admin.action(description="Re-run the selected executions (new runs, same input)",
                   permissions=["rerun"])
     def rerun(self, request: HttpRequest, queryset: QuerySet[Execution]) -> None:
-        self._each(request, queryset, "Re-ran", lambda e: runner.start_execution(
-            e.workflow, decode(e.input), actor=request.user.get_username(), parent_id=e.pk))
+        self._report(request, "Re-ran", commands.rerun_many(
+            queryset.values_list("pk", flat=True), actor=Actor.of(request.user)))
 
-    def _each(self, request: HttpRequest, queryset: QuerySet[Execution], verb: str,
-              act: Any) -> None:
-        done, refused = 0, []
-        for execution in queryset:
-            try:
-                act(execution)
-                done += 1
-            except ExecutionError as exc:
-                refused.append(f"{execution.pk}: {exc}")
+    def _report(self, request: HttpRequest, verb: str, outcomes: list[Outcome]) -> None:
+        done = sum(1 for o in outcomes if o.ok)
         self.message_user(request, f"{verb} {done} execution(s).", messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.WARNING)
+        for o in outcomes:
+            if not o.ok:
+                self.message_user(request, f"{o.id}: {o.detail}", messages.WARNING)
 
 
 @admin.register(Event)

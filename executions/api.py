@@ -2,10 +2,11 @@
 
 Mounted under ``/api/`` by ``fluxweb/api.py``. Every operation needs a caller
 (a bearer token or a session, ``executions/auth.py``) and the permission named
-in ``executions/permissions.py`` (``@api_requires``). Mutations go through
-``executions.runner`` with ``actor=<username>``, so the event log says who
-started, resumed, retried, re-ran or cancelled. Engine errors become the API's
-error answers in ``fluxweb/api.py`` (409 wrong state, 422 bad input, 404 unknown).
+in ``executions/permissions.py`` (``@api_requires``). Mutations are
+``executions.commands`` with the caller as actor, so the event log says who
+started, resumed, retried, re-ran or cancelled, and the rules are every door's.
+Their errors become the API's error answers in ``fluxweb/api.py`` (409 wrong state,
+422 bad input, 413 too large, 404 unknown, 403 not allowed).
 
 Lists answer ``{"items": [...], "next": cursor | null}``: keyset pages, newest
 first for executions (``?cursor=`` is opaque), by ``seq`` for events (``?after=``).
@@ -19,15 +20,17 @@ import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field as NinjaField, Query, Router, Schema, Status
 
-from executions import registry, runner, schemas
+from executions import commands, registry, schemas
+from executions.api_errors import ApiError
+from executions.commands import Actor
 from executions.models import Execution, Secret, Token, Workflow as WorkflowRow
 from executions.permissions import (
+    APPROVE,
     CANCEL,
     MANAGE_SECRETS,
     MANAGE_TOKENS,
@@ -38,8 +41,6 @@ from executions.permissions import (
     api_requires,
 )
 from flux import Status as RunStatus
-from flux.serialization import decode
-from fluxweb.api import ApiError
 
 router = Router(tags=["executions"])
 tokens_router = Router(tags=["tokens"])
@@ -74,14 +75,6 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         raise ApiError(400, "The cursor is not one this API gave out: pass the 'next' value "
                             "of the previous page unchanged.", code="bad_cursor")
     return parts
-
-
-def check_input_size(value: Any) -> None:
-    limit = getattr(settings, "FLUX_MAX_INPUT_BYTES", 1_048_576)
-    size = len(json.dumps(value, separators=(",", ":"), default=str).encode())
-    if size > limit:
-        raise ApiError(413, f"The input is {size} bytes as JSON; the limit is {limit} "
-                            "(FLUX_MAX_INPUT_BYTES).", code="payload_too_large")
 
 
 # workflows -------------------------------------------------------------------------
@@ -155,9 +148,7 @@ def run_workflow(request: HttpRequest, name: str, body: schemas.RunBody | None =
     """Answers 201 with the new (queued) execution; 422 when the input fails the
     workflow's schema, 404 for an unknown workflow."""
     value = body.input if body is not None else None
-    check_input_size(value)
-    execution = runner.start_execution(name, value, actor=actor(request))
-    return Status(201, execution.to_dict())
+    return Status(201, commands.start(name, value, actor=Actor.of(request.user)).to_dict())
 
 
 # executions ------------------------------------------------------------------------
@@ -169,13 +160,7 @@ class ExecutionFilters(ListParams):
     until: datetime | None = NinjaField(None, description="Created before (ISO 8601).")
 
 
-def get_execution(execution_id: str) -> Execution:
-    found = Execution.objects.filter(pk=execution_id).first() if len(execution_id) <= 64 \
-        else None
-    if found is None:
-        raise ApiError(404, f"No execution with id '{execution_id}'.",
-                       code="execution_not_found")
-    return found
+get_execution = commands.execution
 
 
 @router.get("/executions/", response={200: schemas.ExecutionPage, **ERRORS},
@@ -252,28 +237,21 @@ def list_events(request: HttpRequest, execution_id: str, params: Query[EventPara
 def cancel(request: HttpRequest, execution_id: str):
     """409 when it already finished. A running one stops within about a second
     (``status`` is ``cancelling`` until then)."""
-    execution = get_execution(execution_id)
-    if execution.has_finished:
-        raise ApiError(409, f"Execution {execution.pk} already {execution.status}: there is "
-                            "nothing to cancel.", code="invalid_state")
-    return runner.cancel_execution(execution.pk, actor=actor(request)).to_dict()
+    return commands.cancel(execution_id, actor=Actor.of(request.user)).to_dict()
 
 
 @router.post("/executions/{execution_id}/resume",
              response={200: schemas.Execution, **MUTATION_ERRORS},
-             summary="Resume a paused execution")
-@api_requires(RUN)
+             summary="Resume a paused execution (approve its pause)")
+@api_requires(APPROVE)
 def resume(request: HttpRequest, execution_id: str, body: schemas.ResumeBody | None = None):
-    """Answers the pending pause with ``input`` (checked against the pause's schema:
-    422) and queues the execution. 409 when it is not paused."""
-    execution = get_execution(execution_id)
-    value = body.input if body is not None else None
-    check_input_size(value)
-    if execution.status != RunStatus.PAUSED:
-        raise ApiError(409, f"Execution {execution.pk} is {execution.status}, not paused: "
-                            "only a paused execution can be resumed.", code="invalid_state")
-    return runner.resume_execution(execution.pk, value, pause=body.pause if body else None,
-                                   actor=actor(request)).to_dict()
+    """Approves the pending pause (``pause``: its name or task id; else the first) with
+    ``input`` and queues the execution: the same decision, with the same rules, as the
+    inbox's (the pause's ``approvers`` and ``groups``, ``forbid_self_approval``: 403).
+    422 when the input fails the pause's schema, 409 when it is not paused."""
+    return commands.resume(execution_id, body.input if body else None,
+                           pause=body.pause if body else None,
+                           actor=Actor.of(request.user)).to_dict()
 
 
 @router.post("/executions/{execution_id}/retry",
@@ -282,12 +260,7 @@ def resume(request: HttpRequest, execution_id: str, body: schemas.ResumeBody | N
 @api_requires(RUN)
 def retry(request: HttpRequest, execution_id: str):
     """409 unless it failed. Recorded results are kept; the failed task runs again."""
-    execution = get_execution(execution_id)
-    if execution.status != RunStatus.FAILED:
-        raise ApiError(409, f"Execution {execution.pk} is {execution.status}: only a failed "
-                            "execution can be retried (rerun starts a new one).",
-                       code="invalid_state")
-    return runner.retry_execution(execution.pk, actor=actor(request)).to_dict()
+    return commands.retry(execution_id, actor=Actor.of(request.user)).to_dict()
 
 
 @router.post("/executions/{execution_id}/rerun",
@@ -297,14 +270,10 @@ def retry(request: HttpRequest, execution_id: str):
 def rerun(request: HttpRequest, execution_id: str, body: schemas.RerunBody | None = None):
     """A new execution of the same workflow, ``parent_id`` naming this one; with the
     body's ``input`` when given, else the original input."""
-    execution = get_execution(execution_id)
     if body is not None and "input" in body.model_fields_set:
-        value = body.input
+        new = commands.rerun(execution_id, input=body.input, actor=Actor.of(request.user))
     else:
-        value = decode(execution.input)
-    check_input_size(value)
-    new = runner.start_execution(execution.workflow, value, actor=actor(request),
-                                 parent_id=execution.pk)
+        new = commands.rerun(execution_id, actor=Actor.of(request.user))
     return Status(201, new.to_dict())
 
 

@@ -1,48 +1,38 @@
-"""Approvals: the inbox's items, who may decide them, deciding, deadlines, reminders.
+"""Approvals: the inbox's items (mirrored from the event log), who may decide them,
+reminders.
 
-* **Creation.** :func:`record_events` is called by ``DjangoStore.append`` inside the
-  transaction that writes a batch of events holding a ``TASK_PAUSED``,
-  ``TASK_RESUMED`` or ``WORKFLOW_CANCELLED``/``WORKFLOW_COMPLETED``: a pause
-  creates its :class:`~executions.models.Approval` (once per execution and pause
-  task id), a resume closes it (approved, rejected, or expired when the actor is
+* **The mirror.** :data:`MIRROR` is an append hook of the Django store
+  (``executions.store.add_append_hook``, installed by the app's ``ready``): inside
+  the transaction that writes a batch of events holding a ``TASK_PAUSED``,
+  ``TASK_RESUMED`` or ``WORKFLOW_CANCELLED``/``WORKFLOW_COMPLETED``, a pause creates
+  its :class:`~executions.models.Approval` (once per execution and pause task id), a
+  resume closes it (approved, rejected, or expired when the actor is
   :data:`DEADLINE_ACTOR`), the end of the execution cancels what is still pending.
-  So the inbox and the event log can never disagree, however a pause is answered
-  (the inbox, the API, ``flux runs resume``, ``wf.resume``).
-* **Deciding.** :func:`decide` is the one way the page, the API and bulk actions
-  decide. It locks the execution and the approval rows, checks who may decide
-  (:func:`refusal`), refuses what is no longer pending, and answers the pause
-  through the engine (``Engine.request_resume``: the input is validated against
-  the pause's schema there, before anything is written) in the same transaction;
-  the execution is queued after the commit. Two people deciding at once: the
-  second waits for the first's lock, then finds the item decided
-  (:class:`AlreadyDecided`, a 409).
-* **Deadlines.** :func:`reap` (called by the workers' reaper,
-  ``executions.runner.reap``) applies ``on_deadline`` to pending items whose
-  deadline passed (approve with the pause's ``default``, or reject) as the actor
-  ``"deadline"``, and sends the optional reminder and escalation emails
-  (``settings.FLUX_INBOX``; Django's email backend).
+  So the inbox and the event log can never disagree, however a pause is answered.
+* **The rules.** :func:`visible`, :func:`decidable` and :func:`refusal` say who may
+  see and decide an item. Deciding itself, and applying deadlines, are commands
+  (``executions.commands.decide``, ``apply_deadline``): every door that answers a
+  pause (the inbox, the API's resume, ``flux runs resume``) goes through them.
+* **Reminders.** :func:`remind` (a pass of the workers' reaper) sends the optional
+  reminder and escalation emails (``settings.FLUX_INBOX``; Django's email backend).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-import markdown as markdown_lib
-import nh3
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from executions.models import Approval, Execution
+from executions.conf import app_settings, clock
+from executions.models import Approval
 from executions.permissions import APPROVE, allowed
+from executions.store import AppendHook
 from flux.domain.events import ExecutionEvent, ExecutionEventType as T
-from flux.errors import InvalidInputError, InvalidStateError
 from flux.projection import Status
 
 log = logging.getLogger("executions.approvals")
@@ -55,19 +45,10 @@ _CONCERNS = frozenset({T.TASK_PAUSED, T.TASK_RESUMED, T.WORKFLOW_CANCELLED,
                        T.WORKFLOW_COMPLETED})
 #: Events that only close pending approvals (nothing to do for a log without pauses).
 _CLOSING = frozenset({T.WORKFLOW_CANCELLED, T.WORKFLOW_COMPLETED})
-_INBOX_DEFAULTS: dict[str, Any] = {
-    # Fractions of the time between the request and the deadline; None: off.
-    "remind_at": None,
-    "escalate_at": None,
-    # The group an escalation adds to the item's deciders and emails.
-    "escalate_to": "admin",
-    "from_email": None,
-    "base_url": "",
-}
 
 
 def inbox_setting(name: str) -> Any:
-    return {**_INBOX_DEFAULTS, **getattr(settings, "FLUX_INBOX", {})}[name]
+    return app_settings().inbox[name]
 
 
 # errors ---------------------------------------------------------------------------
@@ -104,19 +85,9 @@ class InvalidApprovalInput(ApprovalError):
     status, code = 422, "invalid_input"
 
 
-# markdown -------------------------------------------------------------------------
+# the mirror: creation and closing, inside DjangoStore.append's transaction -----------
 
-def render_markdown(text: str | None) -> str:
-    """Markdown to HTML, sanitized by nh3 (no scripts, handlers or javascript: links)."""
-    if not text:
-        return ""
-    html = markdown_lib.markdown(text, extensions=["fenced_code", "tables", "sane_lists"])
-    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
-
-
-# creation and closing, inside DjangoStore.append's transaction ----------------------
-
-def concerns(events: Sequence[ExecutionEvent], *, may_have_pauses: bool = True) -> bool:
+def concerns(events: Sequence[ExecutionEvent], may_have_pauses: bool = True) -> bool:
     """Whether :func:`record_events` has work in this batch (cheap; every append asks).
 
     ``may_have_pauses=False`` (the caller has seen the whole log and it has no pause):
@@ -151,6 +122,10 @@ def record_events(execution_id: str, events: Sequence[ExecutionEvent], workflow:
                 updated_at=_now())
 
 
+#: The store's append hook that keeps the inbox in step with the log.
+MIRROR = AppendHook("approvals", concerns, record_events)
+
+
 def _from_pause(execution_id: str, workflow: str, event: ExecutionEvent) -> Approval:
     info = event.value if isinstance(event.value, dict) else {}
     approvers = [str(u) for u in info.get("approvers") or ()]
@@ -174,7 +149,7 @@ def _assignees(approvers: Iterable[str], groups: Iterable[str]) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 # who may decide ---------------------------------------------------------------------
@@ -235,157 +210,12 @@ def not_decidable_now(approval: Approval) -> str | None:
     return None
 
 
-# deciding ---------------------------------------------------------------------------
-
-def decide(approval_id: int | str, user: Any, *, approve: bool, input: Any = None,
-           comment: str | None = None) -> Approval:
-    """Approve (with ``input``) or reject ``approval_id`` as ``user``; see the module doc.
-
-    Raises ApprovalNotFound, NotAllowed, AlreadyDecided, NotPaused or
-    InvalidApprovalInput, having written nothing.
-    """
-    try:
-        pk = int(approval_id)
-    except (TypeError, ValueError):
-        raise ApprovalNotFound(f"No approval {approval_id}.") from None
-    comment = (comment or "").strip() or None
-    with transaction.atomic():
-        approval = _locked(pk)
-        reason = refusal(user, approval)
-        if reason is not None:
-            raise NotAllowed(reason)
-        _resume(approval, approve=approve, input=input, actor=user.get_username(),
-                comment=comment)
-    approval.refresh_from_db()
-    return approval
-
-
-@dataclass
-class BulkResult:
-    """One item of a bulk decision: the approval's JSON, or the error."""
-
-    id: int | str
-    approval: dict | None = None
-    status: int = 200
-    code: str | None = None
-    detail: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.approval is not None:
-            return {"id": self.id, "ok": True, "approval": self.approval}
-        return {"id": self.id, "ok": False, "status": self.status, "code": self.code,
-                "detail": self.detail}
-
-
-def decide_many(ids: Iterable[int | str], user: Any, *, approve: bool,
-                comment: str | None = None, input: Any = None) -> list[BulkResult]:
-    """Decide each item on its own (one transaction each); report each outcome."""
-    out = []
-    for approval_id in ids:
-        try:
-            done = decide(approval_id, user, approve=approve, input=input, comment=comment)
-        except ApprovalError as exc:
-            out.append(BulkResult(approval_id, status=exc.status, code=exc.code,
-                                  detail=exc.detail))
-        else:
-            out.append(BulkResult(approval_id, approval=done.to_dict()))
-    return out
-
-
-def _locked(pk: int) -> Approval:
-    """The approval with its execution, both rows locked (execution first, as appends do)."""
-    execution_id = Approval.objects.filter(pk=pk).values_list("execution_id", flat=True).first()
-    if execution_id is None:
-        raise ApprovalNotFound(f"No approval {pk}.")
-    list(Execution.objects.select_for_update().filter(pk=execution_id).values_list("pk"))
-    approval = Approval.objects.select_for_update().get(pk=pk)
-    approval.execution = Execution.objects.get(pk=execution_id)
-    return approval
-
-
-def _resume(approval: Approval, *, approve: bool, input: Any, actor: str,
-            comment: str | None) -> None:
-    """Answer the pause through the engine (in the caller's transaction), queue the run."""
-    from executions import runner
-
-    if not approval.is_pending:
-        by = f" by {approval.decided_by}" if approval.decided_by else ""
-        when = f" at {approval.decided_at:%Y-%m-%d %H:%M:%S} UTC" if approval.decided_at else ""
-        raise AlreadyDecided(f"This item was already {approval.status}{by}{when}; "
-                             "nothing was changed.")
-    execution = approval.execution
-    waiting = not_decidable_now(approval)
-    if waiting:
-        raise NotPaused(f"{waiting} Nothing was changed.")
-    if execution.status in (Status.CANCELLED, Status.CANCELLING) or execution.cancel_requested:
-        raise NotPaused(f"Execution {execution.pk} is {execution.status}: its pause can no "
-                        "longer be answered.")
-    try:
-        runner.engine().request_resume(execution.pk, input if approve else None,
-                                       pause=approval.source_id, approved=approve, actor=actor,
-                                       comment=comment)
-    except InvalidInputError as exc:
-        raise InvalidApprovalInput(str(exc), errors=getattr(exc, "errors", None)) from None
-    except InvalidStateError as exc:
-        raise NotPaused(f"{exc} Nothing was changed; try again once it is paused.") from None
-    runner.enqueue(execution.pk)
-    if not Approval.objects.filter(pk=approval.pk).exclude(status=PENDING).exists():
-        raise RuntimeError(f"approval {approval.pk} stayed pending after its resume event")
-
-
 # deadlines, reminders, escalation ---------------------------------------------------
 
-def reap(now: datetime | None = None, *, limit: int = 100) -> list[int]:
-    """One pass for the workers' reaper: apply due deadlines, send due reminders.
-
-    Returns the ids of the approvals whose deadline was applied.
-    """
-    now = now or _now()
-    fired = []
-    due = (Approval.objects.filter(status=PENDING, deadline__lte=now)
-           .order_by("deadline", "id").values_list("pk", flat=True)[:limit])
-    for pk in list(due):
-        try:
-            if expire(pk):
-                fired.append(pk)
-        except Exception:
-            log.exception("inbox: applying the deadline of approval %s failed", pk)
-    try:
-        remind(now, limit=limit)
-    except Exception:
-        log.exception("inbox: sending reminders failed")
-    if fired:
-        log.info("inbox: deadlines applied to approvals %s", fired)
-    return fired
-
-
-def expire(pk: int) -> bool:
-    """Apply the approval's ``on_deadline`` as the actor "deadline"; False if it was not
-    pending (anymore) or its execution cannot be resumed now (the next pass retries)."""
-    with transaction.atomic():
-        try:
-            approval = _locked(pk)
-        except ApprovalNotFound:
-            return False
-        if not approval.is_pending:
-            return False
-        approve = approval.on_deadline == "approve"
-        outcome = "approved with the default input" if approve else "rejected"
-        comment = f"The deadline passed: {outcome} automatically."
-        try:
-            _resume(approval, approve=approve, input=approval.default, actor=DEADLINE_ACTOR,
-                    comment=comment)
-        except InvalidApprovalInput as exc:
-            _resume(approval, approve=False, input=None, actor=DEADLINE_ACTOR,
-                    comment=f"The deadline passed and the default input does not fit the "
-                            f"schema ({exc.detail}): rejected automatically.")
-        except NotPaused:
-            return False
-    return True
-
-
-def remind(now: datetime, *, limit: int = 100) -> None:
-    """Email reminders and escalations that are due (each at most once per item)."""
+def remind(now: datetime, limit: int = 100) -> int:
+    """Email reminders and escalations that are due (each at most once per item);
+    how many items were reminded or escalated. A pass of the workers' reaper."""
+    sent = 0
     for field, key in (("reminded_at", "remind_at"), ("escalated_at", "escalate_at")):
         fraction = inbox_setting(key)
         if fraction is None:
@@ -409,6 +239,8 @@ def remind(now: datetime, *, limit: int = 100) -> None:
                     _email(approval, _group_members(group), escalation=True)
             elif won.update(reminded_at=now, updated_at=_now()):
                 _email(approval, deciders(approval), escalation=False)
+            sent += bool(won)
+    return sent
 
 
 def deciders(approval: Approval) -> list[Any]:

@@ -31,3 +31,13 @@ class ExecutionsConfig(AppConfig):
 
         post_migrate.connect(permissions.sync_groups_after_migrate,
                              dispatch_uid="executions.sync_groups")
+        from django.core.signals import setting_changed
+
+        from executions import approvals, commands, conf, runner, store
+
+        setting_changed.connect(conf.forget, dispatch_uid="executions.conf")
+        # The inbox: pauses mirrored inside each append, deadlines and reminders applied
+        # by every worker's reaper.
+        store.add_append_hook(approvals.MIRROR)
+        runner.add_reaper_pass("deadlines", commands.apply_deadlines)
+        runner.add_reaper_pass("reminders", approvals.remind)

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import models
 
+from executions.markup import render_markdown
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.projection import Status
 from flux.store import ExecutionRecord
@@ -340,8 +341,6 @@ class Approval(models.Model):
 
     def description_html(self) -> str:
         """The description rendered from markdown and sanitized (safe to insert)."""
-        from executions.approvals import render_markdown
-
         return render_markdown(self.description)
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,9 +11,11 @@ action             permission                                   groups
 =================  ===========================================  ==========================
 view anything      ``executions.view_execution`` (:data:`VIEW`)  all five
 start, re-run,     ``executions.run_workflow`` (:data:`RUN`)     operator, editor, admin
-retry, resume
+retry
 cancel             ``executions.cancel_execution`` (:data:`CANCEL`)  operator, admin
-approve / reject   ``executions.decide_approval`` (:data:`APPROVE`)  approver, admin
+approve / reject,  ``executions.decide_approval`` (:data:`APPROVE`)  approver, admin
+resume             (and the pause's own approvers, groups and
+                   forbid_self_approval: ``executions.approvals.refusal``)
 edit graphs        ``graphs.change_graphdefinition``             editor, admin
                    (:data:`EDIT_GRAPHS`; add/delete too)
 secrets            ``executions.manage_secrets``                 admin
@@ -56,7 +58,7 @@ ACTIONS: dict[str, str] = {
     "run": RUN,
     "rerun": RUN,
     "retry": RUN,
-    "resume": RUN,
+    "resume": APPROVE,
     "cancel": CANCEL,
     "approve": APPROVE,
     "reject": APPROVE,

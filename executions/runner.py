@@ -1,23 +1,20 @@
-"""Running executions on Huey workers: start, resume, retry, cancel, run, reap.
+"""Running executions on Huey workers: the queue message, running, reaping.
 
 The database is the truth; a queue message only says "look at execution X".
+Requests to change an execution (start, resume, retry, cancel...) are
+``executions/commands.py``; they call :func:`enqueue` in their transaction, which
+puts a ``run_execution(id)`` message on the queue **after the commit**.
 
-* ``start_execution`` / ``resume_execution`` / ``retry_execution`` write what
-  the request means (through the engine, in the caller's transaction) and put a
-  ``run_execution(id)`` message on the queue **after the commit**.
-* ``run_execution`` (the Huey task, ``executions/tasks.py``) calls :func:`run`:
-  the engine claims the execution's lease and runs it until it finishes,
-  pauses or sleeps. Its store only claims executions a message may run (see
-  ``DjangoStore(runnable_only=True)``), so a duplicate or stale message does
-  nothing. A run that ends sleeping schedules a message for its wake-up time.
+* :func:`run_execution` (the Huey task) calls :func:`run`: the engine claims the
+  execution's lease and runs it until it finishes, pauses or sleeps. Its store
+  only claims executions a message may run (see ``DjangoStore(runnable_only=True)``),
+  so a duplicate or stale message does nothing. A run that ends sleeping schedules
+  a message for its wake-up time.
 * :func:`reap` (every ``interval`` seconds in each worker, :func:`reaper_loop`)
   recovers executions whose worker died (expired lease), and re-sends the
   messages of executions nobody picked up (a lost message, a flushed Redis)
-  and of sleepers whose timer did not fire.
-
-Requests that make no sense raise :class:`flux.errors.InvalidStateError`
-(wrong state), :class:`~flux.errors.InvalidInputError` (bad input) or
-:class:`~flux.errors.WorkflowNotFoundError`, and write nothing.
+  and of sleepers whose timer did not fire; then the passes the apps added
+  (:func:`add_reaper_pass`: the inbox's deadlines and reminders).
 """
 
 from __future__ import annotations
@@ -25,16 +22,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F, Q
+from huey.contrib.djhuey import task as huey_task
 
+from executions import registry
+from executions.conf import app_settings, clock
 from executions.models import Execution
 from executions.store import DjangoStore
 from flux import Engine, Status, Workflow
@@ -46,43 +44,40 @@ log = logging.getLogger("flux.runner")
 SLEEP_GRACE = 5.0
 
 
-def lease_seconds() -> float:
-    return float(getattr(settings, "FLUX_LEASE_SECONDS", 30))
-
-
-def requeue_seconds() -> float:
-    return float(getattr(settings, "FLUX_REQUEUE_SECONDS", 30))
-
-
-def suspend_sleeps_after() -> float:
-    return float(getattr(settings, "FLUX", {}).get("suspend_sleeps_after", 2.0))
-
-
 def engine(store: DjangoStore | None = None) -> Engine:
     """An engine on the Django store with the runtime's settings."""
+    conf = app_settings()
     return Engine(store if store is not None else DjangoStore(),
-                  lease_seconds=lease_seconds(), suspend_sleeps_after=suspend_sleeps_after())
+                  lease_seconds=conf.lease_seconds,
+                  suspend_sleeps_after=conf.suspend_sleeps_after)
 
 
 # the queue --------------------------------------------------------------------------
 
 def enqueue(execution_id: str, *, delay: float | None = None) -> None:
     """Send ``run_execution(id)`` once the current transaction commits."""
-    Execution.objects.filter(pk=execution_id).update(enqueued_at=datetime.now(UTC))
+    Execution.objects.filter(pk=execution_id).update(enqueued_at=clock.now())
     transaction.on_commit(lambda: send(execution_id, delay=delay))
+
+
+@huey_task()
+def run_execution(execution_id: str) -> None:
+    """The only message workers get: "look at execution ``id`` and run it if it may run"
+    (until it finishes, pauses or sleeps; no result is stored). Everything it needs is
+    in the database, so a duplicate does nothing and a lost one is re-sent by
+    :func:`reap`. Huey finds it through ``executions/tasks.py``."""
+    run(execution_id)
 
 
 def send(execution_id: str, *, delay: float | None = None) -> None:
     """Put the message on the queue now (no database write)."""
-    from executions.tasks import run_execution
-
     if delay and delay > 0:
         run_execution.schedule(args=(execution_id,), delay=delay)
     else:
         run_execution(execution_id)
 
 
-# requests ---------------------------------------------------------------------------
+# what an execution runs ---------------------------------------------------------------
 
 _versions: dict[int, str] = {}
 
@@ -90,58 +85,8 @@ _versions: dict[int, str] = {}
 def workflow_version(wf: Workflow) -> str:
     version = _versions.get(id(wf))
     if version is None:
-        from executions import registry
-
         version = _versions[id(wf)] = registry.workflow_version(registry.workflow_source(wf))
     return version
-
-
-def start_execution(workflow: str | Workflow, input: Any = None, *, actor: str | None = None,
-                    parent: Execution | str | None = None, parent_id: str | None = None,
-                    meta: dict | None = None) -> Execution:
-    """Create a queued execution of ``workflow`` and queue it after commit.
-
-    Raises WorkflowNotFoundError (unknown name) or InvalidInputError (input
-    fails the workflow's schema) before writing anything.
-    """
-    eng = engine()
-    wf = workflow if isinstance(workflow, Workflow) else eng.workflow_for(workflow)
-    # A workflow built by a resolver (a saved graph) may pin what it runs in the meta.
-    meta = {**(getattr(wf, "execution_meta", None) or {}), **(meta or {})}
-    if parent is not None:
-        parent_id = parent.pk if isinstance(parent, Execution) else parent
-    with transaction.atomic():
-        record = eng.create(wf, input, status=Status.QUEUED, actor=actor, parent_id=parent_id,
-                            meta=meta)
-        version = getattr(wf, "execution_version", None) or workflow_version(wf)
-        Execution.objects.filter(pk=record.id).update(workflow_version=version)
-        enqueue(record.id)
-    return Execution.objects.get(pk=record.id)
-
-
-def resume_execution(execution_id: str, input: Any = None, *, pause: str | None = None,
-                     approved: bool = True, actor: str | None = None,
-                     comment: str | None = None) -> Execution:
-    """Answer a paused execution's pending pause (approve with ``input``, or reject)."""
-    with transaction.atomic():
-        engine().request_resume(execution_id, input, pause=pause, approved=approved,
-                                actor=actor, comment=comment)
-        enqueue(execution_id)
-    return Execution.objects.get(pk=execution_id)
-
-
-def retry_execution(execution_id: str, *, actor: str | None = None) -> Execution:
-    """Run a failed execution again from its last successful state."""
-    with transaction.atomic():
-        engine().request_retry(execution_id, actor=actor)
-        enqueue(execution_id)
-    return Execution.objects.get(pk=execution_id)
-
-
-def cancel_execution(execution_id: str, *, actor: str | None = None) -> Execution:
-    """Cancel now when nothing runs it; else its worker stops it within about a second."""
-    engine().cancel(execution_id, actor=actor)
-    return Execution.objects.get(pk=execution_id)
 
 
 # running ----------------------------------------------------------------------------
@@ -218,9 +163,9 @@ def run(execution_id: str) -> str | None:
 
     status, wake_at = _run_on_thread_loop(main())
     if status == Status.SLEEPING and wake_at is not None:
-        delay = max(0.0, (wake_at - datetime.now(UTC)).total_seconds())
-        store.call(Execution.objects.filter(pk=execution_id).update,
-                   enqueued_at=datetime.now(UTC))
+        moment = clock.now()
+        delay = max(0.0, (wake_at - moment).total_seconds())
+        store.call(Execution.objects.filter(pk=execution_id).update, enqueued_at=moment)
         send(execution_id, delay=delay)
     return status
 
@@ -229,27 +174,45 @@ def run(execution_id: str) -> str | None:
 
 @dataclass
 class Reaped:
-    """What one pass of the reaper did, by execution id."""
+    """What one pass of the reaper did, by execution id (and what the apps' passes did)."""
 
     recovered: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     requeued: list[str] = field(default_factory=list)
     woken: list[str] = field(default_factory=list)
-    #: Approvals whose deadline was applied (executions/approvals.py).
-    expired: list[int] = field(default_factory=list)
+    #: What each pass in :data:`REAPER_PASSES` returned, by its name (when truthy).
+    passes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def expired(self) -> list[int]:
+        """Approvals whose deadline was applied (the inbox's ``deadlines`` pass)."""
+        return self.passes.get("deadlines") or []
 
     def __bool__(self) -> bool:
         return bool(self.recovered or self.failed or self.requeued or self.woken
-                    or self.expired)
+                    or self.passes)
+
+
+#: More work for each reaper pass, added by the apps in ``AppConfig.ready``:
+#: ``(name, fn)`` where ``fn(now: datetime, limit: int)`` returns what it did.
+REAPER_PASSES: list[tuple[str, Callable[[datetime, int], Any]]] = []
+
+
+def add_reaper_pass(name: str, fn: Callable[[datetime, int], Any]) -> None:
+    """Run ``fn(now, limit)`` in every reaper pass (once per name)."""
+    REAPER_PASSES[:] = [(n, f) for n, f in REAPER_PASSES if n != name]
+    REAPER_PASSES.append((name, fn))
 
 
 def reap(now: float | None = None, *, limit: int = 500) -> Reaped:
-    """One pass: recover dead workers' executions, re-send lost and due messages."""
-    now = time.time() if now is None else now
+    """One pass: recover dead workers' executions, re-send lost and due messages, then
+    the apps' passes (:data:`REAPER_PASSES`)."""
+    now = clock.time() if now is None else now
     moment = datetime.fromtimestamp(now, UTC)
     done = Reaped()
     eng = engine()
     rows = Execution.objects.all()
+    conf = app_settings()
 
     # (a) Running (or being cancelled) with no live lease: the worker is gone.
     dead = (rows.filter(status__in=(Status.RUNNING, Status.CANCELLING))
@@ -271,11 +234,11 @@ def reap(now: float | None = None, *, limit: int = 500) -> Reaped:
 
     # (b) Waiting for a worker, held by nobody: a worker took the message and died
     # (its lease expired since the last message), or the message was lost.
-    cutoff = moment - timedelta(seconds=requeue_seconds())
+    cutoff = moment - timedelta(seconds=conf.requeue_seconds)
     unclaimed = Q(lease_owner__isnull=True) | Q(lease_expires__lt=now)
     # A claimant's lease outlives the message it took by at least one lease period.
     claimant_died = Q(lease_owner__isnull=False, lease_expires__lt=now,
-                      enqueued_at__lt=moment - timedelta(seconds=lease_seconds()))
+                      enqueued_at__lt=moment - timedelta(seconds=conf.lease_seconds))
     stale = (Q(enqueued_at__isnull=True, created_at__lt=cutoff) | Q(enqueued_at__lt=cutoff)
              | claimant_died)
     for pk in (rows.filter(unclaimed, stale, status__in=(Status.QUEUED, Status.INTERRUPTED))
@@ -292,10 +255,15 @@ def reap(now: float | None = None, *, limit: int = 500) -> Reaped:
         if _resend(pk, moment):
             done.woken.append(pk)
 
-    # (d) Pending approvals past their deadline get their default outcome.
-    from executions import approvals
-
-    done.expired = approvals.reap(moment, limit=limit)
+    # (d) The apps' passes (the inbox's deadlines and reminders...).
+    for name, fn in list(REAPER_PASSES):
+        try:
+            result = fn(moment, limit)
+        except Exception:
+            log.exception("flux reaper: the %s pass failed", name)
+            continue
+        if result:
+            done.passes[name] = result
     if done:
         log.info("flux reaper: %s", done)
     return done

@@ -36,12 +36,12 @@ import functools
 import time
 import types
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
 
-from executions import approvals
 from executions.dbsync import outside_the_loop
 from executions.models import RECORD_FIELDS, Event, Execution, record_dict
 from executions.signals import events_committed
@@ -49,6 +49,29 @@ from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.errors import ExecutionNotFoundError, LeaseLostError
 from flux.projection import Status
 from flux.store import PROJECTION_FIELDS, ExecutionRecord, Lease, Store
+
+
+@dataclass(frozen=True)
+class AppendHook:
+    """Work an app does inside the transaction of an append (``AppConfig.ready`` adds it
+    with :func:`add_append_hook`): ``concerns(events, may_have_pauses)`` says cheaply
+    whether the batch matters to it (``may_have_pauses=False``: the store has seen the
+    whole log and it holds no pause); ``record(execution_id, events, workflow, using)``
+    writes, on the database alias ``using``."""
+
+    name: str
+    concerns: Callable[[Sequence[ExecutionEvent], bool], bool]
+    record: Callable[[str, Sequence[ExecutionEvent], str, str], None]
+
+
+#: The hooks every append asks (the store imports no app above it).
+APPEND_HOOKS: list[AppendHook] = []
+
+
+def add_append_hook(hook: AppendHook) -> None:
+    """Install ``hook`` (replacing one of the same name)."""
+    APPEND_HOOKS[:] = [h for h in APPEND_HOOKS if h.name != hook.name]
+    APPEND_HOOKS.append(hook)
 
 R = TypeVar("R")
 
@@ -323,10 +346,12 @@ class DjangoStore(Store):
             rows += (eid, e.seq, e.type.value, e.name, e.source_id, e.parent_id, e.attempt,
                      self._json(e.value), self._dt(e.time))
         update = self._update_sql(columns, with_status, ends)
-        # Pauses and their answers are mirrored into the inbox in the same transaction
-        # (the end of a run whose whole log has no pause has nothing to close there).
+        # The append hooks (the inbox's mirror of pauses and their answers) write in the
+        # same transaction (the end of a run whose whole log has no pause has nothing
+        # to close there).
         pauseless = eid in self._pauseless
-        inbox = approvals.concerns(events, may_have_pauses=not pauseless)
+        hooks = [h for h in APPEND_HOOKS if h.concerns(events, not pauseless)]
+        inbox = bool(hooks)
         if pauseless and any(e.type is _PAUSED for e in events):
             self._pauseless.discard(eid)
         try:
@@ -336,8 +361,9 @@ class DjangoStore(Store):
                                                         savepoint=not inbox)
                 else:
                     row = self._append_in_a_transaction(update, params, rows, len(events))
-                if row is not None and inbox:
-                    approvals.record_events(eid, events, record.workflow, self.using)
+                if row is not None:
+                    for hook in hooks:
+                        hook.record(eid, events, record.workflow, self.using)
         except IntegrityError:
             raise LeaseLostError(f"Events of {eid} were written by someone else") from None
         if row is None:

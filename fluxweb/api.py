@@ -6,8 +6,9 @@ bearer token, or the session with CSRF) unless it says ``auth=None``; permission
 are checked in the operations (``executions/permissions.py``).
 
 Every error answers `{"detail": "<for a person>", "code": "<stable_code>"}` (422s add
-`"errors"`). Views raise `ApiError(status, detail, code=...)` for their own errors;
-the engine's errors are mapped here (wrong state 409, bad input 422, unknown 404).
+`"errors"`). Views raise `ApiError(status, detail, code=...)` (``executions/api_errors.py``)
+for their own errors; the commands' and the engine's errors are mapped here (wrong
+state 409, bad input 422, too large 413, unknown 404, not allowed 403).
 `/api/docs`, `/api/openapi.json` and `/api/health` need no login. docs/api.md
 documents the API.
 """
@@ -23,7 +24,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from executions.api_errors import STATUS_CODES, ApiError
+from executions.approvals import ApprovalError
 from executions.auth import BadToken, CsrfFailed, api_auth
+from executions.commands import InputTooLarge
 from executions.permissions import NotAuthenticated
 from flux.errors import (
     ExecutionNotFoundError,
@@ -33,27 +37,6 @@ from flux.errors import (
 )
 
 log = logging.getLogger(__name__)
-
-STATUS_CODES = {
-    400: "bad_request",
-    401: "not_authenticated",
-    403: "permission_denied",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    422: "invalid",
-    429: "throttled",
-}
-
-
-class ApiError(HttpError):
-    """An error answer with a stable machine-readable code."""
-
-    def __init__(self, status_code: int, detail: str, code: str | None = None) -> None:
-        super().__init__(status_code, detail)
-        self.code = code or STATUS_CODES.get(status_code, "error")
-
 
 api = NinjaAPI(
     title="Fluxweb",
@@ -99,6 +82,17 @@ def on_csrf_failed(request: HttpRequest, exc: CsrfFailed) -> HttpResponse:
 @api.exception_handler(InvalidStateError)
 def on_invalid_state(request: HttpRequest, exc: InvalidStateError) -> HttpResponse:
     return error(request, 409, str(exc), "invalid_state")
+
+
+@api.exception_handler(InputTooLarge)
+def on_input_too_large(request: HttpRequest, exc: InputTooLarge) -> HttpResponse:
+    return error(request, 413, str(exc), "payload_too_large")
+
+
+@api.exception_handler(ApprovalError)
+def on_approval_error(request: HttpRequest, exc: ApprovalError) -> HttpResponse:
+    extra = {"errors": exc.errors} if exc.errors else {}
+    return error(request, exc.status, exc.detail, exc.code, **extra)
 
 
 @api.exception_handler(InvalidInputError)
@@ -215,15 +209,13 @@ def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     return error(request, 404, f"No API endpoint at {request.path}.", "not_found")
 
 
-# Apps' routers (kept last: they import ApiError from this module).
+# Apps' routers.
 from executions.api import router as executions_router  # noqa: E402
+from executions.inbox.api import router as approvals_router  # noqa: E402
 from graphs.api import router as graphs_router, tasks_router  # noqa: E402
 
 api.add_router("/", executions_router)
 api.add_router("/graphs", graphs_router)
 api.add_router("/tasks", tasks_router)
-
-# The approval inbox's router (executions/inbox/api.py).
-from executions.inbox.api import router as approvals_router  # noqa: E402
 
 api.add_router("/approvals", approvals_router)

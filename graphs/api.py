@@ -17,11 +17,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 from pydantic import ConfigDict
 
+from executions import commands
+from executions.api_errors import ApiError
+from executions.commands import Actor
 from executions.permissions import (
     ADD_GRAPHS,
     DELETE_GRAPHS,
@@ -30,7 +33,6 @@ from executions.permissions import (
     VIEW_GRAPHS,
     api_requires,
 )
-from flux.errors import InvalidInputError
 from flux.taskdef import Task, task_registry
 from flux.workflowdef import registry
 from graphs import resolver
@@ -71,16 +73,11 @@ class ImportIn(Schema):
 
 
 def api_error(status: int, detail: str, code: str) -> Exception:
-    """fluxweb.api.ApiError (imported late: fluxweb.api imports this module's routers)."""
-    from fluxweb.api import ApiError
-
     return ApiError(status, detail, code)
 
 
 def respond(request: HttpRequest, body: Any, status: int) -> HttpResponse:
-    from fluxweb.api import api
-
-    return api.create_response(request, body, status=status)
+    return JsonResponse(body, status=status)
 
 
 def invalid(request: HttpRequest, errors: list[dict[str, Any]],
@@ -259,8 +256,6 @@ def get_version(request: HttpRequest, graph_id: int, version: int):
 @router.post("/{int:graph_id}/run", summary="Run the graph (its newest version, or `version`)")
 @api_requires(RUN)
 def run_graph(request: HttpRequest, graph_id: int, payload: RunIn):
-    from executions.runner import start_execution
-
     graph = _graph(graph_id)
     version = payload.version or graph.version
     if not graph.versions.filter(version=version).exists():
@@ -271,10 +266,7 @@ def run_graph(request: HttpRequest, graph_id: int, payload: RunIn):
         found = graph.versions.get(version=version)
         return invalid(request, problems(found.graph) or [{"code": "invalid_graph",
                                                    "message": "The graph cannot be built."}])
-    try:
-        execution = start_execution(wf, payload.input, actor=request.user.get_username())
-    except InvalidInputError as exc:
-        raise api_error(422, str(exc), "invalid_input") from None
+    execution = commands.start(wf, payload.input, actor=Actor.of(request.user))
     return respond(request, execution.to_dict(), 201)
 
 

@@ -5,7 +5,7 @@ The engine asks ``flux.workflowdef.resolvers`` for names its registry lacks.
 the version pinned in its ``meta["graph"]`` (``{"id", "version"}``) when it
 started, so every worker runs the same graph even after later edits; for a
 new execution, the newest version, whose Workflow carries ``execution_meta``
-(the pin ``executions.runner.start_execution`` records) and
+(the pin ``executions.commands.start`` records) and
 ``execution_version``. Built workflows are cached per (graph, version): a
 version never changes.
 """

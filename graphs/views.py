@@ -59,7 +59,7 @@ def graph_new(request: HttpRequest) -> HttpResponse:
     definition = dict(EMPTY_GRAPH)
     source = request.GET.get("from")
     if source:
-        from fluxweb.api import ApiError
+        from executions.api_errors import ApiError
         from graphs.api import code_graph_copy
 
         try:

@@ -50,6 +50,8 @@ def parse_json(text: str | None, option: str = "--input") -> Any:
     except json.JSONDecodeError as exc:
         raise CliError(f"{option} is not valid JSON ({exc.msg} at line {exc.lineno} "
                        f"column {exc.colno}): {_clip(text)}") from None
+    except RecursionError:
+        raise CliError(f"{option} is nested too deeply to read as JSON.") from None
 
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")

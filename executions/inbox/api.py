@@ -2,7 +2,7 @@
 
 Mounted by ``fluxweb/api.py``. Every operation needs the ``decide_approval``
 permission (``executions/permissions.py``: 403 without it); deciding goes
-through :func:`executions.approvals.decide`, so the rules are the page's:
+through :func:`executions.commands.decide`, so the rules are the page's:
 409 ``already_decided`` for the loser of a race or an item decided before,
 409 ``execution_not_paused``, 422 ``invalid_input`` with ``errors`` for input
 failing the pause's schema, 403 for who may not decide this item.
@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from django.db.models import F, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from ninja import Body, Query, Router, Schema
 
-from executions import approvals
+from executions import approvals, commands
+from executions.api_errors import ApiError
+from executions.commands import Actor
 from executions.models import Approval
 from executions.permissions import APPROVE, api_requires
-from fluxweb.api import ApiError, error
 
 router = Router(tags=["approvals"])
 
@@ -50,11 +51,6 @@ class BulkIn(Schema):
     action: Literal["approve", "reject"]
     input: Any = None
     comment: str | None = None
-
-
-def _answer(request: HttpRequest, exc: approvals.ApprovalError) -> HttpResponse:
-    extra = {"errors": exc.errors} if exc.errors else {}
-    return error(request, exc.status, exc.detail, exc.code, **extra)
 
 
 def _cursor(parts: list) -> str:
@@ -135,12 +131,8 @@ def get_approval(request: HttpRequest, approval_id: int) -> Any:
 def _decide(request: HttpRequest, approval_id: int, payload: DecisionIn | None,
             approve: bool) -> Any:
     payload = payload or DecisionIn()
-    try:
-        done = approvals.decide(approval_id, request.user, approve=approve,
-                                input=payload.input, comment=payload.comment)
-    except approvals.ApprovalError as exc:
-        return _answer(request, exc)
-    return done.to_dict()
+    return commands.decide(approval_id, actor=Actor.of(request.user), approve=approve,
+                           input=payload.input, comment=payload.comment).to_dict()
 
 
 @router.post("/{int:approval_id}/approve", summary="Approve (answers the pause with `input`)")
@@ -165,7 +157,9 @@ def reject(request: HttpRequest, approval_id: int,
 def bulk(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
     """Each item is decided on its own; `items` reports each outcome (`ok`, or the
     error's `status`, `code` and `detail`)."""
-    results = approvals.decide_many(payload.ids, request.user,
-                                    approve=payload.action == "approve",
-                                    input=payload.input, comment=payload.comment)
-    return {"items": [r.to_dict() for r in results]}
+    results = commands.decide_many(payload.ids, actor=Actor.of(request.user),
+                                   approve=payload.action == "approve",
+                                   input=payload.input, comment=payload.comment)
+    return {"items": [{"id": r.id, "ok": True, "approval": r.result.to_dict()} if r.ok else
+                      {"id": r.id, "ok": False, "status": r.status, "code": r.code,
+                       "detail": r.detail} for r in results]}

@@ -21,9 +21,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from executions import approvals
+from executions import approvals, commands
+from executions.commands import Actor
 from executions.models import Approval, Event
 from executions.permissions import APPROVE, allowed
+from flux.errors import InvalidInputError
 
 PAGE_SIZE = 200
 #: Recorded task results shown per item (the latest ones before the pause).
@@ -96,17 +98,16 @@ def _back(request: HttpRequest) -> HttpResponse:
 def decide_view(request: HttpRequest, approval_id: int) -> HttpResponse:
     """The decide form without JavaScript: ``action``, ``comment``, ``input`` (JSON)."""
     action = request.POST.get("action")
-    raw = request.POST.get("input", "").strip()
     try:
-        value = json.loads(raw) if raw else None
-    except ValueError as exc:
-        messages.error(request, f"The input is not valid JSON: {exc}")
-        return _back(request)
-    try:
-        done = approvals.decide(approval_id, request.user, approve=action == "approve",
-                                input=value, comment=request.POST.get("comment"))
+        value = commands.parse_json(request.POST.get("input"))
+        done = commands.decide(approval_id, actor=Actor.of(request.user),
+                               approve=action == "approve", input=value,
+                               comment=request.POST.get("comment"))
     except approvals.ApprovalError as exc:
         messages.error(request, exc.detail)
+        return _back(request)
+    except InvalidInputError as exc:
+        messages.error(request, str(exc))
         return _back(request)
     messages.success(request, f"{done.status.capitalize()}: {done.title or done.pause_name}.")
     return _back(request)
@@ -116,13 +117,13 @@ def decide_view(request: HttpRequest, approval_id: int) -> HttpResponse:
 @require_POST
 def bulk_view(request: HttpRequest) -> HttpResponse:
     """Approve or reject the selected items (``ids``), each on its own."""
-    results = approvals.decide_many(request.POST.getlist("ids"), request.user,
-                                    approve=request.POST.get("action") == "approve",
-                                    comment=request.POST.get("comment"))
-    ok = sum(1 for r in results if r.approval is not None)
+    results = commands.decide_many(request.POST.getlist("ids"), actor=Actor.of(request.user),
+                                   approve=request.POST.get("action") == "approve",
+                                   comment=request.POST.get("comment"))
+    ok = sum(1 for r in results if r.ok)
     if ok:
         messages.success(request, f"Decided {ok} item{'s' if ok != 1 else ''}.")
     for r in results:
-        if r.approval is None:
+        if not r.ok:
             messages.error(request, f"#{r.id}: {r.detail}")
     return _back(request)

@@ -1,8 +1,8 @@
 """The executions list (``/executions/``), an execution's page and their actions.
 
-Actions are POSTs that go through ``executions.runner`` with ``actor`` set to the
-username; a request that makes no sense in the execution's state (cancelling a
-finished run...) comes back as a message on the page, never an error page.
+Actions are POSTs that go through ``executions.commands`` with the user as actor; a
+request that makes no sense in the execution's state (cancelling a finished run...)
+comes back as a message on the page, never an error page.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from executions import permissions, runner
+from executions import commands, permissions
+from executions.commands import Actor
 from executions.models import Event, Execution, Workflow
 from executions.views import filters, render as fast, timeline
 from executions.views.common import (
@@ -108,19 +109,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
         messages.warning(request, "Nothing selected: tick some runs, or choose "
                                   "“all matching the filter”.")
         return HttpResponseRedirect(back)
-    actor = request.user.get_username()
-    done, refused = 0, []
-    for pk in ids:
-        try:
-            if action == "cancel":
-                runner.cancel_execution(pk, actor=actor)
-            else:
-                original = Execution.objects.get(pk=pk)
-                runner.start_execution(original.workflow, original.input, actor=actor,
-                                       parent=original)
-            done += 1
-        except (ExecutionError, Execution.DoesNotExist, ValueError) as exc:
-            refused.append(f"{pk[:8]}: {_reason(exc)}")
+    actor = Actor.of(request.user)
+    outcomes = (commands.cancel_many(ids, actor=actor) if action == "cancel"
+                else commands.rerun_many(ids, actor=actor))
+    done = sum(1 for o in outcomes if o.ok)
+    refused = [f"{str(o.id)[:8]}: {o.detail}" for o in outcomes if not o.ok]
     verb = "Cancelled" if action == "cancel" else "Re-ran"
     messages.success(request, f"{verb} {done} run{'s' if done != 1 else ''}."
                      + (f" Stopped at {BULK_LIMIT}: run it again for the rest."
@@ -129,12 +122,6 @@ def bulk(request: HttpRequest) -> HttpResponse:
         messages.warning(request, f"{len(refused)} refused: " + "; ".join(refused[:5])
                          + ("…" if len(refused) > 5 else ""))
     return HttpResponseRedirect(back)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, Execution.DoesNotExist):
-        return "no such execution"
-    return str(exc) or exc.__class__.__name__
 
 
 # --- one execution -------------------------------------------------------------------
@@ -265,27 +252,23 @@ def execution_action(request: HttpRequest, execution_id: str, action: str) -> Ht
         raise Http404(f"No action '{action}'.")
     execution = _get(execution_id)
     permissions.require(request.user, permissions.ACTIONS[action])
-    actor = request.user.get_username()
+    actor = Actor.of(request.user)
     try:
         if action == "cancel":
-            runner.cancel_execution(execution.pk, actor=actor)
+            commands.cancel(execution.pk, actor=actor)
             messages.success(request, "Cancel requested.")
         elif action == "retry":
-            runner.retry_execution(execution.pk, actor=actor)
+            commands.retry(execution.pk, actor=actor)
             messages.success(request, "Retrying from the failed task.")
         else:
-            value: Any = execution.input
             if "input" in request.POST:
-                try:
-                    value = json.loads(request.POST["input"] or "null")
-                except ValueError as exc:
-                    messages.error(request, f"The edited input is not valid JSON: {exc}.")
-                    return _back(request, execution)
-            new = runner.start_execution(execution.workflow, value, actor=actor,
-                                         parent=execution)
+                value = commands.parse_json(request.POST["input"], "The edited input")
+                new = commands.rerun(execution, input=value, actor=actor)
+            else:
+                new = commands.rerun(execution, actor=actor)
             messages.success(request, f"Re-ran as {new.pk}.")
             return HttpResponseRedirect(reverse("execution", args=[new.pk]))
-    except (ExecutionError, ValueError) as exc:
-        messages.error(request, _reason(exc))
+    except ExecutionError as exc:
+        messages.error(request, str(exc) or exc.__class__.__name__)
     return _back(request, execution)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from statistics import mean, median
 
@@ -14,7 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from executions import permissions, runner, workers
+from executions import commands, permissions, workers
+from executions.commands import Actor
 from executions.models import Execution, Workflow
 from executions.views.common import (
     STATUSES,
@@ -180,18 +180,6 @@ def example_input(schema: dict | None) -> str:
             "array": "[]"}.get(kind, "null")
 
 
-def schema_errors(schema: dict | None, value: object) -> list[dict]:
-    """Each place where ``value`` fails ``schema``: {"path", "message"}."""
-    if not schema:
-        return []
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(schema)
-    return [{"path": "/".join(str(p) for p in e.absolute_path) or "(input)",
-             "message": e.message}
-            for e in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))]
-
-
 @permissions.page_requires(permissions.VIEW)
 def workflow_detail(request: HttpRequest, name: str) -> HttpResponse:
     workflow = Workflow.objects.filter(name=name).first()
@@ -220,17 +208,8 @@ def _run(request: HttpRequest, workflow: Workflow) -> tuple[dict, Execution | No
     text = request.POST.get("input", "").strip() or "null"
     form = {"input": text, "errors": [], "message": None}
     try:
-        value = json.loads(text)
-    except ValueError as exc:
-        form["message"] = f"The input is not valid JSON: {exc}."
-        return form, None
-    form["errors"] = schema_errors(workflow.input_schema, value)
-    if form["errors"]:
-        form["message"] = "The input does not match the workflow's input schema."
-        return form, None
-    try:
-        execution = runner.start_execution(workflow.name, value,
-                                           actor=request.user.get_username())
+        value = commands.parse_json(text)
+        execution = commands.start(workflow.name, value, actor=Actor.of(request.user))
     except InvalidInputError as exc:
         form["message"] = str(exc)
         form["errors"] = [{"path": "/".join(str(p) for p in e.get("path", [])) or "(input)",

@@ -14,7 +14,8 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 
 import tests.api.workflows  # noqa: F401 - registers the test workflows
-from executions import runner
+from executions import commands
+from executions.commands import Actor
 from executions.models import Execution, Token
 from tests.inline_queue import Queue
 
@@ -81,7 +82,7 @@ class World:
 
     def _make(self, key: str, workflow: str, value: Any, run: bool) -> Execution:
         if key not in self._made:
-            execution = runner.start_execution(workflow, value, actor="setup")
+            execution = commands.start(workflow, value, actor=Actor.system("setup"))
             if run:
                 self.queue.drain()
             else:

@@ -129,8 +129,8 @@ def test_events_come_by_seq_after_a_given_one(operator, world):
     assert [e["seq"] for e in first["items"] + rest["items"]] == seqs
 
 
-def test_resuming_something_not_paused_is_a_409_that_says_why(operator, world):
-    answer = operator.post(f"/api/executions/{world.completed.pk}/resume", {"input": 1})
+def test_resuming_something_not_paused_is_a_409_that_says_why(admin, world):
+    answer = admin.post(f"/api/executions/{world.completed.pk}/resume", {"input": 1})
     assert answer.status_code == 409
     assert answer.json()["code"] == "invalid_state"
     assert "completed, not paused" in answer.json()["detail"]
@@ -166,9 +166,10 @@ def test_workflow_detail_has_its_schema_and_recent_stats(operator, world):
 
 def test_who_did_what_is_in_the_event_log(users, world, queue):
     operator, editor = token_client(users["operator"]), token_client(users["editor"])
+    approver = token_client(users["approver"])
     started = operator.post("/api/workflows/api_pause/run").json()
     queue.drain()
-    editor.post(f"/api/executions/{started['id']}/resume", {"input": "yes"})
+    approver.post(f"/api/executions/{started['id']}/resume", {"input": "yes"})
     queue.drain()
     rerun = operator.post(f"/api/executions/{started['id']}/rerun").json()
     operator.post(f"/api/executions/{rerun['id']}/cancel")
@@ -180,7 +181,7 @@ def test_who_did_what_is_in_the_event_log(users, world, queue):
             execution_id=execution_id, type=kind)]
 
     assert actors(started["id"], "WORKFLOW_STARTED") == ["operator"]
-    assert actors(started["id"], "TASK_RESUMED") == ["editor"]
+    assert actors(started["id"], "TASK_RESUMED") == ["approver"]
     assert Execution.objects.get(pk=rerun["id"]).actor == "operator"
     assert actors(rerun["id"], "WORKFLOW_CANCELLED") == ["operator"]
     assert "editor" in actors(failed.pk, "WORKFLOW_QUEUED")

@@ -112,9 +112,10 @@ MATRIX: list[Rule] = [
     Rule("api/executions/{execution_id}/events", path="/api/executions/{completed}/events"),
     Rule("api/executions/{execution_id}/cancel", "POST", perms.CANCEL,
          "/api/executions/{queued}/cancel", allowed="operator", denied="approver"),
-    Rule("api/executions/{execution_id}/resume", "POST", perms.RUN,
-         "/api/executions/{paused}/resume", allowed="operator", denied="approver",
-         body={"input": True}),
+    Rule("api/executions/{execution_id}/resume", "POST", perms.APPROVE,
+         "/api/executions/{paused}/resume", allowed="approver", denied="operator",
+         body={"input": True}, note="answers the pause as the inbox does: every role in "
+                                    "tests/api/test_resume_rules.py"),
     Rule("api/executions/{execution_id}/retry", "POST", perms.RUN,
          "/api/executions/{failed}/retry", allowed="editor", denied="viewer"),
     Rule("api/executions/{execution_id}/rerun", "POST", perms.RUN,

@@ -123,7 +123,8 @@ def run_latency() -> dict:
     from django.core.management import call_command
     from playwright.sync_api import sync_playwright
 
-    from executions import runner
+    from executions import commands, runner
+    from executions.commands import SYSTEM
     from executions.registry import sync_workflows
     from executions.signals import events_committed
 
@@ -168,7 +169,7 @@ def run_latency() -> dict:
             results = []
             for _round in range(3):
                 committed.clear()
-                ex = in_thread(runner.start_execution, "bench_live_steps", TASKS)
+                ex = in_thread(commands.start, "bench_live_steps", TASKS, actor=SYSTEM)
                 page.goto(f"/executions/{ex.pk}/")  # loads the live bundle
                 page.wait_for_function("() => !!(window.Fluxweb && window.Fluxweb.LiveStream)")
                 page.evaluate("window.fluxweb.stream.close()")  # the page's own stream

@@ -208,11 +208,12 @@ def measure_overhead(sizes: list[int]) -> dict:
 
 
 def enqueue_many(count: int) -> dict:
-    from executions import runner
+    from executions import commands
+    from executions.commands import SYSTEM
 
     t0 = time.perf_counter()
     for _ in range(count):
-        runner.start_execution("bench_one", None)
+        commands.start("bench_one", None, actor=SYSTEM)
     return {"enqueue_per_s": count / (time.perf_counter() - t0)}
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 
-from executions import runner
+from executions import commands, runner
+from executions.commands import Actor
 from executions.models import Approval, Execution
 from flux import Status
 from tests.inbox import workflows  # noqa: F401 - registers the inbox_* workflows
@@ -50,8 +51,8 @@ def sent(monkeypatch):
 def paused(pause: dict[str, Any] | None = None, *, actor: str = "olive",
            items: list | None = None, workflow: str = "inbox_order") -> Approval:
     """Start a run and run it until it pauses; its pending approval."""
-    ex = runner.start_execution(workflow, {"items": items or ["a", "b"], "pause": pause or {}},
-                                actor=actor)
+    ex = commands.start(workflow, {"items": items or ["a", "b"], "pause": pause or {}},
+                        actor=Actor.system(actor))
     assert runner.run(ex.id) == Status.PAUSED
     return Approval.objects.select_related("execution").get(execution_id=ex.id,
                                                             status="pending")

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from executions import approvals, runner
+from executions import approvals, commands, runner, store
 from executions.approvals import (
     AlreadyDecided,
     InvalidApprovalInput,
     NotAllowed,
     NotPaused,
-    decide,
 )
+from executions.commands import Actor
+from executions.markup import render_markdown
 from executions.models import Approval, Event, Execution
 from flux import Status
 from tests.inbox.conftest import finish, paused
@@ -22,6 +23,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SCHEMA = {"type": "object", "required": ["carrier"],
           "properties": {"carrier": {"type": "string", "enum": ["ups", "dhl"]},
                          "express": {"type": "boolean"}}}
+
+
+def decide(approval_id, user, **kwargs):
+    """The command every door uses, as ``user``."""
+    return commands.decide(approval_id, actor=Actor.of(user), **kwargs)
 
 
 def events_of(approval: Approval) -> list[str]:
@@ -50,7 +56,7 @@ def test_a_pause_creates_its_approval_with_everything_the_pause_said(people, sen
 
 
 def test_the_description_is_rendered_safely():
-    html = approvals.render_markdown(
+    html = render_markdown(
         "[x](javascript:alert(1)) <script>alert(1)</script> <img src=x onerror=alert(1)>")
     assert "<script" not in html and "javascript:" not in html and "onerror" not in html
 
@@ -59,8 +65,9 @@ def test_the_approval_is_written_in_the_pauses_transaction(people, sent, monkeyp
     def boom(*args, **kwargs):
         raise RuntimeError("the approval could not be written")
 
-    monkeypatch.setattr(approvals, "record_events", boom)
-    ex = runner.start_execution("inbox_order", {"items": ["a"]}, actor="olive")
+    monkeypatch.setattr(store, "APPEND_HOOKS",
+                        [store.AppendHook("approvals", approvals.concerns, boom)])
+    ex = commands.start("inbox_order", {"items": ["a"]}, actor=Actor.system("olive"))
     with pytest.raises(RuntimeError, match="could not be written"):
         runner.run(ex.id)
     # Neither the pause event nor the approval exists: they commit together or not at all.
@@ -158,7 +165,7 @@ def test_an_item_already_decided_cannot_be_decided_again(people, sent):
 
 def test_cancelling_the_execution_cancels_its_pending_approvals(people, sent):
     item = paused()
-    runner.cancel_execution(item.execution_id, actor="olive")
+    commands.cancel(item.execution_id, actor=Actor.system("olive"))
     item.refresh_from_db()
     assert (item.status, item.decided_by) == ("cancelled", "olive")
     before = events_of(item)
@@ -197,7 +204,8 @@ def test_an_item_of_a_failed_run_says_to_retry_it_first(people, sent):
 
 def test_a_resume_from_elsewhere_closes_the_approval(people, sent):
     item = paused()
-    runner.resume_execution(item.execution_id, {"via": "cli"}, actor="root", comment="cli")
+    commands.resume(item.execution_id, {"via": "cli"}, actor=Actor.system("root"),
+                    comment="cli")
     item.refresh_from_db()
     assert (item.status, item.decided_by, item.input) == ("approved", "root", {"via": "cli"})
 

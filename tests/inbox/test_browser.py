@@ -34,9 +34,10 @@ class Server:
         self.base, self.env, self.db = base, env, db
 
     def start(self, pause: dict) -> str:
-        code = ("from executions import runner\n"
-                f"ex = runner.start_execution('inbox_order', {{'items': ['a', 'b'], "
-                f"'pause': {pause!r}}}, actor='olive')\nprint('@@' + ex.id)\n")
+        code = ("from executions import commands\n"
+                f"ex = commands.start('inbox_order', {{'items': ['a', 'b'], "
+                f"'pause': {pause!r}}}, actor=commands.Actor.system('olive'))\n"
+                "print('@@' + ex.id)\n")
         done = subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "-c", code],
                               env=self.env, cwd=ROOT, capture_output=True, text=True, check=True)
         return [x for x in done.stdout.splitlines() if x.startswith("@@")][-1][2:]

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import mail
 
-from executions import runner
+from executions import commands, runner
+from executions.commands import SYSTEM
 from executions.models import Approval, Event, Execution
 from flux import Status
 from tests.inbox.conftest import finish, paused
@@ -56,7 +57,7 @@ def test_a_default_that_fails_the_schema_rejects_instead(people, sent):
 
 def test_a_deadline_of_a_cancelled_run_does_nothing(people, sent):
     item = paused({"deadline": 1, "on_deadline": "approve"})
-    runner.cancel_execution(item.execution_id)
+    commands.cancel(item.execution_id, actor=SYSTEM)
     assert runner.reap(later(5)).expired == []
     assert Execution.objects.get(pk=item.execution_id).status == Status.CANCELLED
 

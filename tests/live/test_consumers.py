@@ -19,7 +19,8 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser, Group, User
 
-from executions import live, registry, runner
+from executions import commands, live, registry, runner
+from executions.commands import SYSTEM
 from executions.models import Execution
 from fluxweb.routing import websocket_urlpatterns
 from tests.runtime import workflows  # noqa: F401 - registers the rt_* workflows
@@ -70,7 +71,7 @@ def run_in_thread(execution_id: str) -> str | None:
 
 
 def finished_run() -> Execution:
-    ex = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    ex = commands.start("rt_hello", {"a": 1, "b": 2}, actor=SYSTEM)
     try:
         runner.run(ex.pk)
     finally:
@@ -129,7 +130,8 @@ async def test_subscribe_sends_the_missed_events_then_the_execution():
 
 async def test_live_events_arrive_in_order_without_gap_or_duplicate():
     user = await database_sync_to_async(viewer)()
-    ex = await database_sync_to_async(runner.start_execution)("rt_hello", {"a": 1, "b": 2})
+    ex = await database_sync_to_async(commands.start)("rt_hello", {"a": 1, "b": 2},
+                                                actor=SYSTEM)
     com = communicator(f"/ws/executions/{ex.pk}/", user)
     lists = communicator("/ws/executions/", user)
     assert (await com.connect())[0] and (await lists.connect())[0]
@@ -176,7 +178,7 @@ async def test_duplicates_are_dropped_and_gaps_are_read_from_the_database():
 
 async def test_a_gap_in_live_messages_is_filled_from_the_database(monkeypatch):
     user = await database_sync_to_async(viewer)()
-    ex = await database_sync_to_async(runner.start_execution)("rt_approval", None)
+    ex = await database_sync_to_async(commands.start)("rt_approval", None, actor=SYSTEM)
     await asyncio.to_thread(run_in_thread, ex.pk)  # pauses
     paused_at = await database_sync_to_async(
         lambda: Execution.objects.get(pk=ex.pk).last_seq)()
@@ -189,7 +191,7 @@ async def test_a_gap_in_live_messages_is_filled_from_the_database(monkeypatch):
         return None
 
     monkeypatch.setattr(live, "send_events", lost)
-    await database_sync_to_async(runner.resume_execution)(ex.pk, "yes")
+    await database_sync_to_async(commands.resume)(ex.pk, "yes", actor=SYSTEM)
     await asyncio.to_thread(run_in_thread, ex.pk)
     rows = await database_sync_to_async(lambda: [
         e.to_dict() for e in Execution.objects.get(pk=ex.pk).events.order_by("seq")])()

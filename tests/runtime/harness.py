@@ -54,12 +54,12 @@ class Deployment:
     def start(self, workflow: str, inputs: list[Any], copies: int = 1) -> list[str]:
         """Start one execution per input; ``copies`` messages are sent for each."""
         return self.django(
-            "from executions import runner\n"
+            "from executions import commands, runner\n"
             "from executions.models import Execution\n"
             f"inputs = json.loads({json.dumps(json.dumps(inputs))})\n"
             "result = []\n"
             "for value in inputs:\n"
-            f"    ex = runner.start_execution({workflow!r}, value, actor='tester')\n"
+            f"    ex = commands.start({workflow!r}, value, actor=commands.Actor.system('tester'))\n"
             f"    for _ in range({copies - 1}):\n"
             "        runner.send(ex.id)\n"
             "    result.append(ex.id)\n")

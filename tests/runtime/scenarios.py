@@ -32,8 +32,8 @@ def pause_then_resume(d: Deployment) -> None:
     d.worker()
     [eid] = d.start("rt_approval", [None])
     d.wait_for([eid], lambda s: s["status"] == "paused", 30)
-    d.django(f"from executions import runner\nrunner.resume_execution({eid!r}, 'yes', "
-             "actor='bob')")
+    d.django(f"from executions import commands\ncommands.resume({eid!r}, 'yes', "
+             "actor=commands.Actor.system('bob'))")
     state = d.finished([eid])
     assert state[eid]["status"] == "completed"
     assert _json(state[eid]["output"]) == {"answer": "yes"}
@@ -62,9 +62,9 @@ def cancelling_a_running_execution_stops_it(d: Deployment) -> float:
     d.wait_for([eid], lambda s: s["status"] == "running" and s["last_seq"] > 4, 30)
     elapsed = d.django(
         "import time\n"
-        "from executions import runner\nfrom executions.models import Execution\n"
+        "from executions import commands\nfrom executions.models import Execution\n"
         "t0 = time.monotonic()\n"
-        f"runner.cancel_execution({eid!r}, actor='carol')\n"
+        f"commands.cancel({eid!r}, actor=commands.Actor.system('carol'))\n"
         f"while Execution.objects.get(pk={eid!r}).status != 'cancelled':\n"
         "    assert time.monotonic() - t0 < 10, 'not cancelled within 10 s'\n"
         "    time.sleep(0.02)\n"

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from executions import runner
+from executions import commands, runner
+from executions.commands import SYSTEM
 from executions.models import Execution, Workflow as WorkflowRow
 from executions.registry import sync_workflows
 from flux import Status
@@ -177,7 +178,7 @@ def test_a_run_completes_pinned_to_the_version_it_started_with(api, sent):
         "n=14", {"id": gid, "version": 1}, "graph-v1")
     assert (two.output, two.meta["graph"]["version"]) == (28, 2)
     # The run by name (dashboard, CLI) pins the newest version too.
-    by_name = runner.start_execution("doubler", 1)
+    by_name = commands.start("doubler", 1, actor=SYSTEM)
     assert by_name.meta["graph"] == {"id": gid, "version": 2}
     assert runner.run(by_name.id) == Status.COMPLETED
     events = list(one.events.values_list("type", flat=True))

@@ -9,7 +9,8 @@ import json
 import pytest
 from django.test import Client
 
-from executions import runner
+from executions import commands, runner
+from executions.commands import SYSTEM
 from executions.registry import sync_workflows
 from graphs.models import GraphDefinition
 from tests.graphs import personas, tasks  # noqa: F401 - registers the gt_* tasks
@@ -117,7 +118,7 @@ def test_the_execution_page_shows_the_live_graph(erin, monkeypatch, transactiona
     monkeypatch.setattr(runner, "send", lambda execution_id, delay=None: None)
     graph = GraphDefinition()
     graph.save_version(three_nodes(), erin)
-    execution = runner.start_execution("doubler", 7)
+    execution = commands.start("doubler", 7, actor=SYSTEM)
     try:
         runner.run(execution.pk)
     finally:

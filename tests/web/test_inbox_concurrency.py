@@ -1,6 +1,6 @@
 """Two people approving one item at the same moment: exactly one wins (PostgreSQL).
 
-Threads with their own connections race through executions.approvals.decide; the
+Threads with their own connections race through executions.commands.decide; the
 loser waits for the winner's row locks and is told the item was already decided.
 """
 
@@ -11,7 +11,8 @@ import threading
 import pytest
 from django.db import connections
 
-from executions import approvals
+from executions import approvals, commands
+from executions.commands import Actor
 from executions.models import Approval, Event
 from tests.inbox.conftest import paused, people, sent  # noqa: F401 - fixtures
 
@@ -25,9 +26,9 @@ def race(approval_id: int, users: list, approve: list[bool]) -> list:
     def one(i: int) -> None:
         try:
             barrier.wait(timeout=10)
-            results[i] = approvals.decide(approval_id, users[i], approve=approve[i],
-                                          input={"by": users[i].username},
-                                          comment=users[i].username)
+            results[i] = commands.decide(approval_id, actor=Actor.of(users[i]),
+                                         approve=approve[i], input={"by": users[i].username},
+                                         comment=users[i].username)
         except Exception as exc:  # noqa: BLE001 - the loser's error is the point
             results[i] = exc
         finally:

@@ -12,7 +12,8 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
-from executions import approvals, live, runner
+from executions import commands, live, runner
+from executions.commands import Actor
 from fluxweb.routing import websocket_urlpatterns
 from tests.inbox.conftest import paused, people, sent  # noqa: F401 - fixtures
 
@@ -61,8 +62,8 @@ async def test_items_appear_and_leave_live(people, sent):  # noqa: F811
     shown = await next_approval(com, "pending", fresh.pk)
     assert shown["output"] == {"n": 1}
 
-    await database_sync_to_async(approvals.decide)(fresh.pk, people["bob"], approve=True,
-                                                   input="ok")
+    await database_sync_to_async(commands.decide)(fresh.pk, actor=Actor.of(people["bob"]),
+                                                  approve=True, input="ok")
     gone = await next_approval(com, "approved", fresh.pk)
     assert gone["decided_by"] == "bob"
     await com.disconnect()

@@ -12,9 +12,12 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from executions import registry, runner
+from executions import commands, registry, runner
+from executions.commands import SYSTEM, Actor
 from executions.models import Event, Execution
 from flux import Status
+from flux.errors import InvalidInputError
+from flux.serialization import decode
 from tests.runtime import workflows  # noqa: F401 - registers the rt_* workflows
 
 PASSWORD = "correct horse battery staple"
@@ -56,7 +59,7 @@ def operator(sent) -> Client:
 
 
 def finished_run(value: dict | None = None, *, actor: str = "olga") -> Execution:
-    ex = runner.start_execution("rt_hello", value or {"a": 1, "b": 2}, actor=actor)
+    ex = commands.start("rt_hello", value or {"a": 1, "b": 2}, actor=Actor.system(actor))
     runner.run(ex.pk)
     ex.refresh_from_db()
     return ex
@@ -85,7 +88,7 @@ def test_a_user_without_the_view_permission_gets_403(sent):
 
 def test_the_overview_counts_runs_by_status_and_lists_failures(viewer):
     finished_run()
-    failed = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    failed = commands.start("rt_hello", {"a": 1, "b": 2}, actor=SYSTEM)
     Execution.objects.filter(pk=failed.pk).update(
         status=Status.FAILED, error={"type": "ValueError", "message": "boom at step 3"})
     page = viewer.get("/").content.decode()
@@ -129,7 +132,7 @@ def test_the_overview_says_when_no_worker_is_there_for_queued_runs(viewer):
     page = viewer.get("/").content.decode()
     assert 'data-testid="no-workers"' not in page  # nothing waits: no alarm
     assert "No worker has reported in the last 10 s." in page
-    runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    commands.start("rt_hello", {"a": 1, "b": 2}, actor=SYSTEM)
     page = viewer.get("/").content.decode()
     assert 'data-testid="no-workers"' in page and "1 run waiting for one" in page
     workers.beat("box-a:101", "box-a", 101, 4, datetime.now(UTC) - timedelta(minutes=3))
@@ -177,7 +180,7 @@ def test_the_run_form_shows_json_and_schema_errors_inline(operator, sent):
 
 def test_a_viewer_may_not_run_or_cancel(viewer):
     assert viewer.post("/workflows/rt_hello/", {"input": '{"a": 1, "b": 1}'}).status_code == 403
-    ex = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    ex = commands.start("rt_hello", {"a": 1, "b": 2}, actor=SYSTEM)
     assert viewer.post(f"/executions/{ex.pk}/cancel/").status_code == 403
     assert Execution.objects.get(pk=ex.pk).status == Status.QUEUED
 
@@ -224,7 +227,7 @@ def test_the_error_and_its_cause_chain_are_shown(viewer):
 
 
 def test_a_dead_worker_shows_as_such_not_as_running(viewer):
-    ex = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    ex = commands.start("rt_hello", {"a": 1, "b": 2}, actor=SYSTEM)
     Execution.objects.filter(pk=ex.pk).update(status=Status.RUNNING, worker="w1",
                                               lease_owner="w1:1", lease_expires=time.time() - 5)
     page = viewer.get(f"/executions/{ex.pk}/").content.decode()
@@ -237,7 +240,7 @@ def test_a_dead_worker_shows_as_such_not_as_running(viewer):
 
 
 def test_actions_go_through_the_runner_and_record_the_actor(operator, sent):
-    queued = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    queued = commands.start("rt_hello", {"a": 1, "b": 2}, actor=SYSTEM)
     response = operator.post(f"/executions/{queued.pk}/cancel/")
     assert response.status_code == 302
     queued.refresh_from_db()
@@ -265,7 +268,7 @@ def test_actions_go_through_the_runner_and_record_the_actor(operator, sent):
 
 def test_the_list_filters_are_kept_in_the_url_and_bad_values_are_messages(viewer):
     done = finished_run()
-    queued = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    queued = commands.start("rt_hello", {"a": 1, "b": 2}, actor=SYSTEM)
     page = viewer.get("/executions/?status=queued").content.decode()
     assert queued.pk in page and done.pk not in page
     assert viewer.get(f"/executions/?id={done.pk[:6]}").content.decode().count(
@@ -287,7 +290,7 @@ def test_the_list_pages_by_keyset_in_both_sort_orders(viewer):
     base = datetime.now(UTC) - timedelta(hours=1)
     ids = []
     for i in range(7):
-        ex = runner.start_execution("rt_hello", {"a": i, "b": 0})
+        ex = commands.start("rt_hello", {"a": i, "b": 0}, actor=SYSTEM)
         Execution.objects.filter(pk=ex.pk).update(
             created_at=base + timedelta(minutes=i), started_at=base + timedelta(minutes=i),
             finished_at=base + timedelta(minutes=i, seconds=10 * (7 - i)),
@@ -312,7 +315,7 @@ def test_the_list_pages_by_keyset_in_both_sort_orders(viewer):
 
 
 def test_bulk_cancel_and_rerun_of_a_selection_or_of_the_filter(operator):
-    runs = [runner.start_execution("rt_hello", {"a": i, "b": 0}) for i in range(4)]
+    runs = [commands.start("rt_hello", {"a": i, "b": 0}, actor=SYSTEM) for i in range(4)]
     done = finished_run()
     response = operator.post("/executions/bulk/", {
         "action": "cancel", "scope": "selected", "ids": [runs[0].pk, runs[1].pk, done.pk],
@@ -350,3 +353,72 @@ def test_the_vite_tag_loads_the_entry_with_the_css_of_its_imports():
         "assets/gv.js", ["assets/gv.css", "assets/a.css", "assets/b.css"],
         ["assets/a.js", "assets/b.js"])
     assert entry_files("frontend/nope.ts", manifest) is None
+
+
+# the forms go through the same commands as the API: the same input checks (size,
+# depth, schema), and re-runs get the original input as Python values
+
+VALUE = {"at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "pair": (1, 2)}
+
+
+def deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def test_rerun_from_the_page_keeps_a_datetime_and_a_tuple(operator, sent):
+    original = commands.start("rt_approval", VALUE, actor=SYSTEM)
+    response = operator.post(f"/executions/{original.pk}/rerun/")
+    new = Execution.objects.exclude(pk=original.pk).get()
+    assert response.status_code == 302
+    assert decode(new.input) == VALUE and new.parent_id == original.pk
+
+
+def test_bulk_rerun_keeps_a_datetime_and_a_tuple(operator, sent):
+    original = commands.start("rt_approval", VALUE, actor=SYSTEM)
+    operator.post("/executions/bulk/", {"action": "rerun", "ids": [original.pk]})
+    new = Execution.objects.exclude(pk=original.pk).get()
+    assert decode(new.input) == VALUE
+
+
+def test_the_run_form_refuses_deeply_nested_json_with_a_message(operator, sent):
+    response = operator.post("/workflows/rt_approval/", {"input": deep(10_000)})
+    assert response.status_code == 422
+    assert "nested too deeply" in response.content.decode()
+    assert Execution.objects.count() == 0
+
+
+def test_the_run_form_refuses_an_input_over_the_limit(operator, sent, settings):
+    settings.FLUX_MAX_INPUT_BYTES = 1000
+    response = operator.post("/workflows/rt_approval/", {"input": json.dumps("x" * 2000)})
+    assert response.status_code == 422
+    assert "FLUX_MAX_INPUT_BYTES" in response.content.decode()
+    assert Execution.objects.count() == 0
+
+
+def test_rerun_with_an_edited_input_is_checked_like_a_run(operator, sent, settings):
+    original = commands.start("rt_approval", 1, actor=SYSTEM)
+    settings.FLUX_MAX_INPUT_BYTES = 1000
+    for text, why in ((json.dumps("x" * 2000), "FLUX_MAX_INPUT_BYTES"),
+                      (deep(10_000), "nested too deeply"), ("{", "not valid JSON")):
+        response = operator.post(f"/executions/{original.pk}/rerun/", {"input": text},
+                                 follow=True)
+        assert response.status_code == 200 and why in response.content.decode()
+    assert Execution.objects.count() == 1
+
+
+def test_bulk_rerun_of_an_input_over_todays_limit_is_refused_with_the_reason(
+        operator, sent, settings):
+    original = commands.start("rt_approval", "x" * 2000, actor=SYSTEM)
+    settings.FLUX_MAX_INPUT_BYTES = 1000
+    response = operator.post("/executions/bulk/", {"action": "rerun", "ids": [original.pk]},
+                             follow=True)
+    assert "FLUX_MAX_INPUT_BYTES" in response.content.decode()
+    assert Execution.objects.count() == 1
+
+
+def test_inputs_nested_up_to_the_limit_run_and_deeper_ones_are_refused(sent):
+    limit = commands.MAX_DEPTH
+    assert commands.start("rt_approval", json.loads(deep(limit)), actor=SYSTEM)
+    with pytest.raises(InvalidInputError, match="nested too deeply"):
+        commands.start("rt_approval", json.loads(deep(limit + 1)), actor=SYSTEM)
+    assert Execution.objects.count() == 1

@@ -8,7 +8,8 @@ import time
 import pytest
 from django.db import transaction
 
-from executions import runner
+from executions import commands, runner
+from executions.commands import SYSTEM, Actor
 from executions.models import Event, Execution
 from flux import Status
 from flux.errors import InvalidInputError, InvalidStateError, WorkflowNotFoundError
@@ -32,7 +33,7 @@ def types(execution_id: str) -> list[str]:
 
 def test_a_started_execution_is_queued_and_sent_after_commit(sent):
     with transaction.atomic():
-        ex = runner.start_execution("rt_hello", {"a": 1, "b": 2}, actor="alice")
+        ex = commands.start("rt_hello", {"a": 1, "b": 2}, actor=Actor.system("alice"))
         assert sent == []
     assert sent == [(ex.id, None)]
     assert (ex.status, ex.actor, ex.workflow_version) == (Status.QUEUED, "alice",
@@ -46,28 +47,28 @@ def test_a_started_execution_is_queued_and_sent_after_commit(sent):
 
 def test_bad_requests_write_nothing(sent):
     with pytest.raises(WorkflowNotFoundError):
-        runner.start_execution("no_such_workflow", {})
+        commands.start("no_such_workflow", {}, actor=SYSTEM)
     with pytest.raises(InvalidInputError):
-        runner.start_execution("rt_hello", {"a": "one"})
+        commands.start("rt_hello", {"a": "one"}, actor=SYSTEM)
     assert Execution.objects.count() == 0 and sent == []
-    done = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    done = commands.start("rt_hello", {"a": 1, "b": 2}, actor=SYSTEM)
     runner.run(done.id)
     with pytest.raises(InvalidStateError):
-        runner.resume_execution(done.id, "yes")
+        commands.resume(done.id, "yes", actor=SYSTEM)
     with pytest.raises(InvalidStateError):
-        runner.retry_execution(done.id)
+        commands.retry(done.id, actor=SYSTEM)
     with pytest.raises(InvalidStateError):
-        runner.cancel_execution(done.id)
+        commands.cancel(done.id, actor=SYSTEM)
     assert types(done.id)[-1] == "WORKFLOW_COMPLETED" and len(sent) == 1
 
 
 def test_a_second_message_does_nothing(sent):
-    ex = runner.start_execution("rt_approval")
+    ex = commands.start("rt_approval", actor=SYSTEM)
     assert runner.run(ex.id) == Status.PAUSED
     before = types(ex.id)
     assert runner.run(ex.id) is None  # a stray message must not resume a pause
     assert types(ex.id) == before
-    runner.resume_execution(ex.id, {"ok": True}, actor="bob")
+    commands.resume(ex.id, {"ok": True}, actor=Actor.system("bob"))
     assert runner.run(ex.id) == Status.COMPLETED
     assert runner.run(ex.id) == Status.COMPLETED
     ex.refresh_from_db()
@@ -80,13 +81,13 @@ def test_what_a_run_leaves_running_is_cancelled_before_the_next_message(sent):
     run ends with nothing of it still scheduled."""
     workflows.LEFT_BEHIND.clear()
     for expected in (1, 2):
-        ex = runner.start_execution("rt_leaves_a_task_behind")
+        ex = commands.start("rt_leaves_a_task_behind", actor=SYSTEM)
         assert runner.run(ex.id) == Status.COMPLETED
         assert workflows.LEFT_BEHIND["cancelled"] == expected
 
 
 def test_a_long_sleep_ends_the_run_and_schedules_the_wake_up(sent):
-    ex = runner.start_execution("rt_sleepy", 3.0)
+    ex = commands.start("rt_sleepy", 3.0, actor=SYSTEM)
     assert runner.run(ex.id) == Status.SLEEPING
     (_, delay) = sent[-1]
     assert 2.0 < delay <= 3.0
@@ -96,14 +97,14 @@ def test_a_long_sleep_ends_the_run_and_schedules_the_wake_up(sent):
 
 
 def test_cancelling_a_queued_execution_finishes_it(sent):
-    ex = runner.start_execution("rt_hello", {"a": 1, "b": 2})
-    assert runner.cancel_execution(ex.id, actor="carol").status == Status.CANCELLED
+    ex = commands.start("rt_hello", {"a": 1, "b": 2}, actor=SYSTEM)
+    assert commands.cancel(ex.id, actor=Actor.system("carol")).status == Status.CANCELLED
     assert runner.run(ex.id) == Status.CANCELLED
     assert types(ex.id) == ["WORKFLOW_CANCELLED"]
 
 
 def test_the_reaper_recovers_a_dead_workers_execution(sent, settings):
-    ex = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    ex = commands.start("rt_hello", {"a": 1, "b": 2}, actor=SYSTEM)
     # A worker claimed it, wrote its start and died: the lease runs out.
     store = runner.engine().store
     lease, rec = store.claim(ex.id, "gone:1:x", 0.2)
@@ -127,7 +128,7 @@ def test_the_reaper_recovers_a_dead_workers_execution(sent, settings):
 
 def test_the_reaper_resends_lost_messages_once_per_period(sent, settings):
     settings.FLUX_REQUEUE_SECONDS = 5
-    ex = runner.start_execution("rt_hello", {"a": 1, "b": 2})
+    ex = commands.start("rt_hello", {"a": 1, "b": 2}, actor=SYSTEM)
     sent.clear()
     assert runner.reap().requeued == []  # just sent
     later = time.time() + 6
@@ -137,7 +138,7 @@ def test_the_reaper_resends_lost_messages_once_per_period(sent, settings):
 
 
 def test_the_reaper_wakes_a_sleeper_whose_timer_was_lost(sent):
-    ex = runner.start_execution("rt_sleepy", 3.0)
+    ex = commands.start("rt_sleepy", 3.0, actor=SYSTEM)
     runner.run(ex.id)
     sent.clear()
     assert runner.reap().woken == []

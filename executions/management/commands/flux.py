@@ -15,6 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
+from executions.approvals import ApprovalError
 from executions.cli import VERB_MODULES
 from executions.cli.common import EXIT_USAGE, CliError
 from flux.errors import (
@@ -25,8 +26,8 @@ from flux.errors import (
 )
 
 #: Engine errors that mean "bad request": exit 2 with their message.
-REQUEST_ERRORS = (CliError, ExecutionNotFoundError, InvalidInputError, InvalidStateError,
-                  WorkflowNotFoundError)
+REQUEST_ERRORS = (CliError, ApprovalError, ExecutionNotFoundError, InvalidInputError,
+                  InvalidStateError, WorkflowNotFoundError)
 
 
 class Command(BaseCommand):

@@ -1,0 +1,134 @@
+"""The executions app's settings, read in one place, and the clock it tells time by.
+
+:func:`app_settings` is a frozen :class:`AppSettings` built from Django's settings
+(``fluxweb/settings.py`` fills those from the environment, with these defaults); it
+is rebuilt when a test changes a setting (Django's ``setting_changed`` signal). Every
+default is written once, here (:data:`DEFAULTS`).
+
+:data:`clock` is what leases, deadlines, reapers and short caches ask for the time.
+Tests move it instead of sleeping::
+
+    with clock.frozen(datetime(2026, 1, 1, tzinfo=UTC)) as now:
+        ...
+        now.advance(seconds=31)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time as _time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    #: How soon a dead worker's executions are noticed (FLUX_LEASE_SECONDS).
+    lease_seconds: float = 30.0
+    #: The reaper re-sends a queued execution's message after this long (FLUX_REQUEUE_SECONDS).
+    requeue_seconds: float = 30.0
+    #: Durable sleeps longer than this end the run; a timer wakes it (FLUX["suspend_sleeps_after"]).
+    suspend_sleeps_after: float = 2.0
+    #: The largest input, as JSON bytes (FLUX_MAX_INPUT_BYTES).
+    max_input_bytes: int = 1_048_576
+    #: The approval inbox's reminders and escalation (FLUX_INBOX; docs/inbox.md).
+    inbox: dict[str, Any] = field(default_factory=lambda: {
+        # Fractions of the time between the request and the deadline; None: off.
+        "remind_at": None,
+        "escalate_at": None,
+        # The group an escalation adds to the item's deciders and emails.
+        "escalate_to": "admin",
+        "from_email": None,
+        "base_url": "",
+    })
+
+
+#: The defaults, once.
+DEFAULTS = AppSettings()
+
+_cached: AppSettings | None = None
+
+
+def app_settings() -> AppSettings:
+    """The settings in force (built once, rebuilt after a setting changes)."""
+    global _cached
+    if _cached is None:
+        _cached = _build()
+    return _cached
+
+
+def _build() -> AppSettings:
+    from django.conf import settings
+
+    flux = getattr(settings, "FLUX", {}) or {}
+    return replace(
+        DEFAULTS,
+        lease_seconds=float(getattr(settings, "FLUX_LEASE_SECONDS", DEFAULTS.lease_seconds)),
+        requeue_seconds=float(getattr(settings, "FLUX_REQUEUE_SECONDS",
+                                      DEFAULTS.requeue_seconds)),
+        suspend_sleeps_after=float(flux.get("suspend_sleeps_after",
+                                            DEFAULTS.suspend_sleeps_after)),
+        max_input_bytes=int(getattr(settings, "FLUX_MAX_INPUT_BYTES",
+                                    DEFAULTS.max_input_bytes)),
+        inbox={**DEFAULTS.inbox, **(getattr(settings, "FLUX_INBOX", None) or {})},
+    )
+
+
+def forget(**_: Any) -> None:
+    """Drop the cached settings (connected to ``setting_changed``)."""
+    global _cached
+    _cached = None
+
+
+# the clock -------------------------------------------------------------------------
+
+class Clock:
+    """Wall-clock time for the runtime; :meth:`frozen` lets a test set and move it."""
+
+    def __init__(self) -> None:
+        self._shared: list[datetime] | None = None
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        if self._shared is not None:
+            return self._shared[0]
+        return datetime.now(UTC)
+
+    def time(self) -> float:
+        """The current time as a Unix timestamp (leases are stored this way)."""
+        if self._shared is not None:
+            return self._shared[0].timestamp()
+        return _time.time()
+
+    @contextlib.contextmanager
+    def frozen(self, at: datetime | None = None) -> Iterator[FrozenTime]:
+        """Stop the clock at ``at`` (default: now) for every thread until the block ends."""
+        previous = self._shared
+        self._shared = [at or datetime.now(UTC)]
+        try:
+            yield FrozenTime(self._shared)
+        finally:
+            self._shared = previous
+
+
+@dataclass
+class FrozenTime:
+    _cell: list[datetime]
+
+    @property
+    def now(self) -> datetime:
+        return self._cell[0]
+
+    def advance(self, **delta: float) -> datetime:
+        """Move the frozen clock forward (``seconds=``, ``minutes=``, ...)."""
+        self._cell[0] = self._cell[0] + timedelta(**delta)
+        return self._cell[0]
+
+    def set(self, at: datetime) -> None:
+        self._cell[0] = at
+
+
+#: The runtime's clock.
+clock = Clock()
