@@ -5,8 +5,8 @@
 is rebuilt when a test changes a setting (Django's ``setting_changed`` signal). Every
 default is written once, here (:data:`DEFAULTS`).
 
-:data:`clock` is what leases, deadlines, reapers and short caches ask for the time.
-Tests move it instead of sleeping::
+:data:`clock` (``flux.clock.clock``) is what leases, deadlines, reapers and short
+caches ask for the time. Tests move it instead of sleeping::
 
     with clock.frozen(datetime(2026, 1, 1, tzinfo=UTC)) as now:
         ...
@@ -15,12 +15,10 @@ Tests move it instead of sleeping::
 
 from __future__ import annotations
 
-import contextlib
-import time as _time
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from flux.clock import clock as flux_clock
 
 
 @dataclass(frozen=True)
@@ -82,53 +80,6 @@ def forget(**_: Any) -> None:
     _cached = None
 
 
-# the clock -------------------------------------------------------------------------
+# the clock: the engine's, so that the runtime and the engine tell the same time ----
 
-class Clock:
-    """Wall-clock time for the runtime; :meth:`frozen` lets a test set and move it."""
-
-    def __init__(self) -> None:
-        self._shared: list[datetime] | None = None
-
-    def now(self) -> datetime:
-        """The current time, timezone-aware (UTC)."""
-        if self._shared is not None:
-            return self._shared[0]
-        return datetime.now(UTC)
-
-    def time(self) -> float:
-        """The current time as a Unix timestamp (leases are stored this way)."""
-        if self._shared is not None:
-            return self._shared[0].timestamp()
-        return _time.time()
-
-    @contextlib.contextmanager
-    def frozen(self, at: datetime | None = None) -> Iterator[FrozenTime]:
-        """Stop the clock at ``at`` (default: now) for every thread until the block ends."""
-        previous = self._shared
-        self._shared = [at or datetime.now(UTC)]
-        try:
-            yield FrozenTime(self._shared)
-        finally:
-            self._shared = previous
-
-
-@dataclass
-class FrozenTime:
-    _cell: list[datetime]
-
-    @property
-    def now(self) -> datetime:
-        return self._cell[0]
-
-    def advance(self, **delta: float) -> datetime:
-        """Move the frozen clock forward (``seconds=``, ``minutes=``, ...)."""
-        self._cell[0] = self._cell[0] + timedelta(**delta)
-        return self._cell[0]
-
-    def set(self, at: datetime) -> None:
-        self._cell[0] = at
-
-
-#: The runtime's clock.
-clock = Clock()
+clock = flux_clock

@@ -33,11 +33,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import time
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
@@ -45,6 +44,7 @@ from django.db import DatabaseError, IntegrityError, connections, transaction
 from executions.dbsync import outside_the_loop
 from executions.models import RECORD_FIELDS, Event, Execution, record_dict
 from executions.signals import events_committed
+from flux.clock import clock
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.errors import ExecutionNotFoundError, LeaseLostError
 from flux.projection import Status
@@ -250,12 +250,12 @@ class DjangoStore(Store):
 
     def _claim(self, execution_id, owner, lease_seconds, steal_from):
         # One statement (UPDATE ... RETURNING): one round trip, atomic on its own.
-        now = time.time()
+        now = clock.time()
         params: list[Any] = [owner, owner, now + lease_seconds, execution_id, now, steal_from]
         sql = self._claim_sql()
         if self.runnable_only:
             params += [*_CLAIMABLE, Status.SLEEPING,
-                       self._dt(datetime.now(UTC) + timedelta(seconds=WAKE_SLACK))]
+                       self._dt(clock.now() + timedelta(seconds=WAKE_SLACK))]
         with self._hot_cursor() as cur:
             cur.execute(sql, params)
             row = cur.fetchone()
@@ -451,7 +451,7 @@ class DjangoStore(Store):
         with transaction.atomic(using=self.using):
             won = (Execution.objects.using(self.using)
                    .filter(pk=lease.execution_id, fence=lease.fence, lease_owner=lease.owner)
-                   .update(lease_expires=time.time() + lease_seconds))
+                   .update(lease_expires=clock.time() + lease_seconds))
             if not won:
                 raise LeaseLostError(f"Lease on {lease.execution_id} was taken over")
             return self._execution(lease.execution_id).record()
@@ -494,7 +494,7 @@ class DjangoStore(Store):
         return [row.record() for row in rows[:limit]]
 
     def expired(self, now: float | None = None, limit: int = 100) -> list[ExecutionRecord]:
-        now = time.time() if now is None else now
+        now = clock.time() if now is None else now
         return self._call(lambda: [
             row.record() for row in Execution.objects.using(self.using)
             .filter(status=Status.RUNNING, lease_owner__isnull=False, lease_expires__lt=now)

@@ -10,8 +10,9 @@ queued work.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from executions.conf import clock
 from executions.models import Worker
 
 #: A worker not heard of for this long is taken for stopped (5 missed beats).
@@ -23,7 +24,7 @@ FORGET_AFTER = timedelta(days=1)
 def beat(name: str, host: str, pid: int, threads: int, started_at: datetime,
          now: datetime | None = None) -> None:
     """Record that this worker is alive (one UPDATE; an INSERT the first time)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if not Worker.objects.filter(pk=name).update(seen_at=now, threads=threads):
         Worker.objects.update_or_create(name=name, defaults={
             "host": host, "pid": pid, "threads": threads, "started_at": started_at,
@@ -38,13 +39,13 @@ def gone(name: str) -> None:
 
 def alive(now: datetime | None = None):
     """Workers heard of within ALIVE_SECONDS, by name."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     return Worker.objects.filter(seen_at__gte=now - timedelta(seconds=ALIVE_SECONDS))
 
 
 def recent(now: datetime | None = None) -> list[dict]:
     """Every known worker as JSON, the alive ones first."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     cutoff = now - timedelta(seconds=ALIVE_SECONDS)
     rows = sorted(Worker.objects.all(), key=lambda w: (w.seen_at < cutoff, w.name))
     return [w.to_dict(alive=w.seen_at >= cutoff) for w in rows]

@@ -11,7 +11,7 @@ failing the pause's schema, 403 for who may not decide this item.
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from django.db.models import F, Q, QuerySet
@@ -21,6 +21,7 @@ from ninja import Body, Query, Router, Schema
 from executions import approvals, commands
 from executions.api_errors import ApiError
 from executions.commands import Actor
+from executions.conf import clock
 from executions.models import Approval
 from executions.permissions import APPROVE, api_requires
 
@@ -113,7 +114,7 @@ def list_approvals(request: HttpRequest, query: Query[ListQuery]) -> dict[str, A
     if query.assigned == "me":
         rows = rows.filter(approvals.assigned_to(request.user))
     if query.overdue:
-        rows = rows.filter(status=approvals.PENDING, deadline__lt=datetime.now(UTC))
+        rows = rows.filter(status=approvals.PENDING, deadline__lt=clock.now())
     return _page(rows, query)
 
 

@@ -11,7 +11,6 @@ Without JavaScript the form posts here, to :func:`decide_view`.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import messages
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from executions import approvals, commands
 from executions.commands import Actor
+from executions.conf import clock
 from executions.models import Approval, Event
 from executions.permissions import APPROVE, allowed
 from flux.errors import InvalidInputError
@@ -64,7 +64,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if filters["assigned"] == "me":
         rows = rows.filter(approvals.assigned_to(user))
     if filters["overdue"]:
-        rows = rows.filter(deadline__lt=datetime.now(UTC))
+        rows = rows.filter(deadline__lt=clock.now())
     if filters["order"] == "due":
         rows = rows.order_by(F("deadline").asc(nulls_last=True), "id")
     else:
@@ -77,7 +77,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
                                if approval.output is not None else "")
         data["default_json"] = (json.dumps(approval.default)
                                 if approval.default is not None else "")
-        data["overdue"] = bool(approval.deadline and approval.deadline < datetime.now(UTC))
+        data["overdue"] = bool(approval.deadline and approval.deadline < clock.now())
         items.append(data)
     workflows = (approvals.visible(user).filter(status=approvals.PENDING)
                  .order_by("workflow").values_list("workflow", flat=True).distinct())

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.http import HttpRequest
 
 from executions import permissions
+from executions.conf import clock
 from executions.models import Execution
 from flux.projection import Status
 
@@ -34,7 +34,7 @@ def worker_lost(execution: Execution, now: float | None = None) -> bool:
     """Running (or being cancelled) with an expired lease: its worker is gone."""
     if execution.status not in ACTIVE:
         return False
-    now = time.time() if now is None else now
+    now = clock.time() if now is None else now
     return execution.lease_expires is None or execution.lease_expires < now
 
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from executions import commands, permissions, workers
 from executions.commands import Actor
+from executions.conf import clock
 from executions.models import Execution, Workflow
 from executions.views.common import (
     STATUSES,
@@ -37,11 +38,14 @@ OVERVIEW_REUSE_SECONDS = 2.0
 
 
 def _reused(key: str, compute):
-    """``compute()``, or its value from the last OVERVIEW_REUSE_SECONDS (Django's cache)."""
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, OVERVIEW_REUSE_SECONDS)
+    """``compute()``, or its value from the last OVERVIEW_REUSE_SECONDS (Django's cache;
+    the age is told by the runtime's clock)."""
+    now = clock.time()
+    kept = cache.get(key)
+    if kept is not None and 0 <= now - kept[0] < OVERVIEW_REUSE_SECONDS:
+        return kept[1]
+    value = compute()
+    cache.set(key, (now, value), OVERVIEW_REUSE_SECONDS * 10)
     return value
 
 

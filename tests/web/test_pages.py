@@ -14,6 +14,7 @@ from django.test import Client
 
 from executions import commands, registry, runner
 from executions.commands import SYSTEM, Actor
+from executions.conf import clock
 from executions.models import Event, Execution
 from flux import Status
 from flux.errors import InvalidInputError
@@ -100,7 +101,7 @@ def test_the_overview_counts_runs_by_status_and_lists_failures(viewer):
     assert bad.status_code == 200 and "Unknown range" in bad.content.decode()
 
 
-def test_the_overview_counts_once_per_moment_whatever_the_viewers(viewer, monkeypatch):
+def test_the_overview_counts_once_per_moment_whatever_the_viewers(viewer):
     """Open overviews re-render after every change; counting all runs by status is a
     scan, so it is reused for OVERVIEW_REUSE_SECONDS."""
     from django.db import connection
@@ -108,22 +109,23 @@ def test_the_overview_counts_once_per_moment_whatever_the_viewers(viewer, monkey
 
     from executions.views import pages
 
-    monkeypatch.setattr(pages, "OVERVIEW_REUSE_SECONDS", 0.5)
     finished_run()
     counting = lambda ctx: [q for q in ctx.captured_queries  # noqa: E731
                             if "COUNT(" in q["sql"].upper() and "GROUP BY" in q["sql"].upper()]
-    with CaptureQueriesContext(connection) as first:
-        assert 'data-count-status="completed"><span class="n">1</span>' in viewer.get(
-            "/").content.decode()
-    assert counting(first)
-    finished_run()
-    with CaptureQueriesContext(connection) as again:
-        page = viewer.get("/?fragment=1").content.decode()
-    assert counting(again) == []  # a moment later: the same counts
-    assert 'data-count-status="completed"><span class="n">1</span>' in page
-    time.sleep(pages.OVERVIEW_REUSE_SECONDS + 0.1)  # the period is over
-    page = viewer.get("/").content.decode()
-    assert 'data-count-status="completed"><span class="n">2</span>' in page
+    with clock.frozen() as now:
+        with CaptureQueriesContext(connection) as first:
+            assert 'data-count-status="completed"><span class="n">1</span>' in viewer.get(
+                "/").content.decode()
+        assert counting(first)
+        finished_run()
+        now.advance(seconds=pages.OVERVIEW_REUSE_SECONDS - 0.1)
+        with CaptureQueriesContext(connection) as again:
+            page = viewer.get("/?fragment=1").content.decode()
+        assert counting(again) == []  # a moment later: the same counts
+        assert 'data-count-status="completed"><span class="n">1</span>' in page
+        now.advance(seconds=0.2)  # the period is over
+        page = viewer.get("/").content.decode()
+        assert 'data-count-status="completed"><span class="n">2</span>' in page
 
 
 def test_the_overview_says_when_no_worker_is_there_for_queued_runs(viewer):

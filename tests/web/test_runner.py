@@ -10,6 +10,7 @@ from django.db import transaction
 
 from executions import commands, runner
 from executions.commands import SYSTEM, Actor
+from executions.conf import clock
 from executions.models import Event, Execution
 from flux import Status
 from flux.errors import InvalidInputError, InvalidStateError, WorkflowNotFoundError
@@ -116,8 +117,9 @@ def test_the_reaper_recovers_a_dead_workers_execution(sent, settings):
     apply(rec, started)
     store.append(lease, [started], rec)
     assert not runner.reap()  # the lease is live
-    time.sleep(0.25)
-    reaped = runner.reap()
+    with clock.frozen() as now:
+        now.advance(seconds=0.25)
+        reaped = runner.reap()
     assert reaped.recovered == [ex.id] and sent[-1] == (ex.id, None)
     ex.refresh_from_db()
     assert ex.status == Status.INTERRUPTED and ex.recovery_attempts == 1
