@@ -76,8 +76,13 @@ def cancelling_a_running_execution_stops_it(d: Deployment) -> float:
 
 def crash_campaign(d: Deployment, workdir: Path, *, executions: int = 10, kills: int = 12,
                    workers: int = 2, threads: int = 2, copies: int = 1, delay: float = 0.1,
-                   seed: int | None = None, flush_queue=None) -> dict[str, int]:
+                   seed: int | None = None, flush_queue=None,
+                   min_kills: int | None = None) -> dict[str, int]:
     """SIGKILL workers at random moments while 20-task workflows run; check the log.
+
+    At least ``min_kills`` (default: half of ``kills``) must have happened before the
+    runs finished, or the campaign proved nothing: it fails then (give the runs more
+    work: more executions or a longer ``delay``).
 
     Every execution completes; each task is recorded completed once; seq has no
     gap; each task body ran at most 1 + kills times, and all re-runs together
@@ -111,6 +116,10 @@ def crash_campaign(d: Deployment, workdir: Path, *, executions: int = 10, kills:
         born[d.worker(threads)] = time.monotonic()
         if flush_queue is not None and done_kills % 4 == 0:
             flush_queue()
+    wanted = (kills + 1) // 2 if min_kills is None else min_kills
+    assert done_kills >= wanted, (
+        f"only {done_kills} of {kills} kills happened before the runs finished: the "
+        "campaign tested too little (give it more executions or a longer delay)")
     state = d.finished(ids, timeout=60)
 
     bodies = Counter(tuple(line.split()) for line in path.read_text().splitlines())

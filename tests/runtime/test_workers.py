@@ -49,5 +49,6 @@ def test_duplicated_messages_run_each_task_once(embedded, tmp_path):
 
 
 def test_it_survives_kills_with_two_workers_racing_for_duplicates(embedded, tmp_path):
-    report = scenarios.crash_campaign(embedded, tmp_path, executions=4, kills=6, copies=2)
+    report = scenarios.crash_campaign(embedded, tmp_path, executions=4, kills=6, copies=2,
+                                      delay=0.4)
     print("crash campaign with duplicates (embedded):", report)

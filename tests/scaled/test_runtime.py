@@ -51,5 +51,5 @@ def test_it_survives_workers_killed_at_random_points(scaled, tmp_path):
 
 def test_it_survives_kills_and_duplicates_and_a_flushed_redis(scaled, tmp_path):
     report = scenarios.crash_campaign(scaled, tmp_path, executions=6, kills=8, copies=2,
-                                      flush_queue=scaled.flush_redis)
+                                      delay=0.3, flush_queue=scaled.flush_redis)
     print("crash campaign with duplicates and Redis flushes (scaled):", report)
