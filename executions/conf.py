@@ -19,12 +19,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flux.clock import clock as flux_clock
+from flux.config import BUILTIN_DEFAULTS
 
 
 @dataclass(frozen=True)
 class AppSettings:
     #: How soon a dead worker's executions are noticed (FLUX_LEASE_SECONDS).
-    lease_seconds: float = 30.0
+    lease_seconds: float = BUILTIN_DEFAULTS["lease_seconds"]
     #: The reaper re-sends a queued execution's message after this long (FLUX_REQUEUE_SECONDS).
     requeue_seconds: float = 30.0
     #: Durable sleeps longer than this end the run; a timer wakes it (FLUX["suspend_sleeps_after"]).

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from executions.conf import DEFAULTS as APP_DEFAULTS
 from fluxweb.env import (
     database_from_url,
     env_bool,
@@ -227,18 +228,19 @@ FLUX_WORKFLOW_MODULES = env_list("FLUX_WORKFLOW_MODULES", [])
 FLUX_DEMO = env_bool("FLUX_DEMO", EMBEDDED)
 if FLUX_DEMO and "executions.demo" not in FLUX_WORKFLOW_MODULES:
     FLUX_WORKFLOW_MODULES.append("executions.demo")
-FLUX_LEASE_SECONDS = env_int("FLUX_LEASE_SECONDS", 30, minimum=1)
+FLUX_LEASE_SECONDS = env_int("FLUX_LEASE_SECONDS", int(APP_DEFAULTS.lease_seconds), minimum=1)
 # The reaper re-sends the queue message of a queued execution nobody picked up for
 # this long (a message lost with Redis, or a backlog: duplicates are harmless).
-FLUX_REQUEUE_SECONDS = env_int("FLUX_REQUEUE_SECONDS", 30, minimum=1)
+FLUX_REQUEUE_SECONDS = env_int("FLUX_REQUEUE_SECONDS", int(APP_DEFAULTS.requeue_seconds),
+                               minimum=1)
 # The largest input (a workflow's, or a pause's answer) the API accepts, as JSON
 # bytes; bigger ones get 413. Request bodies are capped by DATA_UPLOAD_MAX_MEMORY_SIZE.
-FLUX_MAX_INPUT_BYTES = env_int("FLUX_MAX_INPUT_BYTES", 1_048_576, minimum=1)
+FLUX_MAX_INPUT_BYTES = env_int("FLUX_MAX_INPUT_BYTES", APP_DEFAULTS.max_input_bytes, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 FLUX = {
     "lease_seconds": FLUX_LEASE_SECONDS,
     # Durable sleeps longer than this end the run; a timer wakes the execution.
-    "suspend_sleeps_after": 2.0,
+    "suspend_sleeps_after": APP_DEFAULTS.suspend_sleeps_after,
     "recover_on_worker_loss": True,
     "max_recovery_attempts": 3,
 }
