@@ -5,6 +5,7 @@
 // page converges to.
 
 import { insertBySeq, renderEventRow } from '../lib/events';
+import { parseTime } from '../lib/format';
 import { updateStatusBadges } from '../lib/live-dom';
 import { readProps } from '../lib/props';
 import { TaskTimeline, type TimelineBar } from '../lib/tasks';
@@ -95,7 +96,7 @@ export function executionPage(root: HTMLElement): void {
     onExecution(execution: Execution) {
       const changed = execution.status !== status;
       status = execution.status;
-      if (execution.finished_at) finishedAt = Date.parse(execution.finished_at);
+      if (execution.finished_at) finishedAt = parseTime(execution.finished_at);
       updateStatusBadges(document, execution);
       if (changed) {
         refreshSummary();

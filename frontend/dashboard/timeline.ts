@@ -104,6 +104,7 @@ export function addTaskOption(select: HTMLSelectElement, id: string, name: strin
   if (tasks.some((o) => o.value === id)) return false;
   const before = tasks.find((o) => optionName(o) > name) ?? null;
   if (!before && tasks.length >= MAX_TASK_OPTIONS) return false;
+  const chosen = select.value;
   const option = select.ownerDocument.createElement('option');
   option.value = id;
   option.dataset.name = name;
@@ -112,7 +113,8 @@ export function addTaskOption(select: HTMLSelectElement, id: string, name: strin
   const over = tasks.length + 1 - MAX_TASK_OPTIONS;
   if (over > 0) {
     const offered = [...select.options].filter((o) => o.value !== '');
-    for (const extra of offered.slice(MAX_TASK_OPTIONS)) if (!extra.selected) extra.remove();
+    for (const extra of offered.slice(MAX_TASK_OPTIONS)) if (extra.value !== chosen) extra.remove();
   }
+  select.value = chosen;
   return true;
 }

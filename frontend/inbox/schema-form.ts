@@ -54,8 +54,14 @@ function fieldFor(doc: Document, id: string, name: string, schema: JsonSchema, r
   } else {
     if (Array.isArray(schema.enum)) {
       const select = doc.createElement('select');
-      if (!required) select.append(new Option('—', ''));
-      for (const option of schema.enum) select.append(new Option(String(option), JSON.stringify(option)));
+      const option = (text: string, value: string) => {
+        const node = doc.createElement('option');
+        node.value = value;
+        node.textContent = text;
+        return node;
+      };
+      if (!required) select.append(option('—', ''));
+      for (const value of schema.enum) select.append(option(String(value), JSON.stringify(value)));
       input = select;
     } else {
       const text = doc.createElement('input');

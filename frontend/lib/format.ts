@@ -32,6 +32,17 @@ function spacedJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/**
+ * An ISO 8601 moment in epoch ms, keeping microseconds as a fraction (as the
+ * server's `timestamp() * 1000`; Date.parse drops them). NaN when unreadable.
+ */
+export function parseTime(iso: string): number {
+  const match = /^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$/.exec(iso);
+  if (!match) return Date.parse(iso);
+  const whole = Date.parse(match[1]! + (match[3] || 'Z'));
+  return match[2] ? whole + Number(match[2]) * 1000 : whole;
+}
+
 /** "14:03:07.250": the UTC time of day of an ISO 8601 moment, to the millisecond. */
 export function clockTime(iso: string): string {
   const ms = Date.parse(iso);

@@ -13,6 +13,7 @@
 //
 // Once a task has ended only another end changes it.
 
+import { parseTime } from './format';
 import type { FluxEvent } from './types';
 
 export type TaskState = 'running' | 'retrying' | 'paused' | 'completed' | 'failed';
@@ -108,7 +109,7 @@ export class TaskTimeline {
 
   /** The task the event started or changed, or null when it touched none. */
   apply(event: FluxEvent): TimelineTask | null {
-    const at = Date.parse(event.time);
+    const at = parseTime(event.time);
     this.start ??= at;
     if (event.type === 'TASK_STARTED') {
       if (this.tasks.has(event.source_id)) return null;
