@@ -46,7 +46,7 @@ export function wireDecideForm(form: HTMLFormElement, options: DecideOptions): v
     fields.write(initial);
     toggle = doc.createElement('button');
     toggle.type = 'button';
-    toggle.className = 'linkbutton json-toggle';
+    toggle.className = 'secondary json-toggle';
     toggle.dataset.testid = `json-toggle-${id}`;
     toggle.textContent = 'Edit as JSON';
     toggle.setAttribute('aria-pressed', 'false');
