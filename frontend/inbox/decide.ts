@@ -57,7 +57,10 @@ export function wireDecideForm(form: HTMLFormElement, options: DecideOptions): v
     asJson = json;
     if (fieldsBox) fieldsBox.hidden = json || !fields;
     if (rawLabel) rawLabel.hidden = !json;
-    toggle?.setAttribute('aria-pressed', String(json));
+    if (toggle) {
+      toggle.setAttribute('aria-pressed', String(json));
+      toggle.textContent = json ? 'Edit as a form' : 'Edit as JSON';
+    }
   };
   show(asJson);
 
@@ -68,6 +71,7 @@ export function wireDecideForm(form: HTMLFormElement, options: DecideOptions): v
     clearMarks();
     if (!asJson) {
       raw.value = JSON.stringify(fields.read(), null, 2);
+      raw.rows = Math.min(16, Math.max(3, raw.value.split('\n').length));
       show(true);
       showError('');
       raw.focus();

@@ -110,6 +110,7 @@ describe('a decide form', () => {
     expect(fields.hidden).toBe(true);
     expect(raw.closest('label')!.hidden).toBe(false);
     expect(toggle!.getAttribute('aria-pressed')).toBe('true');
+    expect(toggle!.textContent).toBe('Edit as a form');
     expect(JSON.parse(raw.value)).toEqual({ carrier: 'ups', express: true, note: 'fragile' });
     raw.value = '{"carrier": "dhl", "note": "by hand"}';
     toggle!.click();

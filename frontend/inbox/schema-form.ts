@@ -60,7 +60,8 @@ function fieldFor(doc: Document, id: string, name: string, schema: JsonSchema, r
         node.textContent = text;
         return node;
       };
-      if (!required) select.append(option('—', ''));
+      // Nothing chosen until someone chooses (a required one: the server says so).
+      select.append(option(required ? 'Choose…' : '—', ''));
       for (const value of schema.enum) select.append(option(String(value), JSON.stringify(value)));
       input = select;
     } else {
