@@ -1,5 +1,6 @@
-// Entry point for live pages (dashboard, executions list, execution detail,
-// inbox). No React. It exports LiveStream for page scripts
+// Entry point of the generic live island (the inbox uses it; the dashboard's
+// pages have their own, dashboard.ts). No React. It exports LiveStream for
+// page scripts
 //   <script type="module">import { LiveStream } from "{% vite_asset_url 'frontend/live.ts' %}"</script>
 // sets `window.Fluxweb.LiveStream`, and wires any `[data-island="live"]`
 // element with props {"kind": "execution"|"executions"|"inbox",
