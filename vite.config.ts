@@ -19,6 +19,8 @@ export default defineConfig({
     rolldownOptions: {
       input: {
         live: 'frontend/live.ts',
+        dashboard: 'frontend/dashboard.ts',
+        inbox: 'frontend/inbox.ts',
         'graph-view': 'frontend/graph-view.tsx',
         'graph-editor': 'frontend/graph-editor.tsx',
       },

@@ -1,5 +1,6 @@
-// Entry point for live pages (dashboard, executions list, execution detail,
-// inbox). No React. It exports LiveStream for page scripts
+// Entry point of the generic live island (the inbox uses it; the dashboard's
+// pages have their own, dashboard.ts). No React. It exports LiveStream for
+// page scripts
 //   <script type="module">import { LiveStream } from "{% vite_asset_url 'frontend/live.ts' %}"</script>
 // sets `window.Fluxweb.LiveStream`, and wires any `[data-island="live"]`
 // element with props {"kind": "execution"|"executions"|"inbox",
@@ -8,9 +9,12 @@
 //     executionId}), `live:execution`, `live:approval`, `live:status`;
 //   - sets its `data-live-status` attribute (live | reconnecting | polling);
 //   - updates every `[data-execution-id="ID"][data-status]` badge on the page;
-//   - appends one row per event (with `data-seq`) to a `[data-live-events]`
-//     container inside it, unless the page cancels the `live:event` event.
+//   - appends one row per event (lib/events.ts, with `data-seq`) to a
+//     `<tbody data-live-events>` inside it, unless the page cancels the
+//     `live:event` event.
 
+import { insertBySeq, renderEventRow } from './lib/events';
+import { showLiveStatus, updateStatusBadges } from './lib/live-dom';
 import { mountIslands } from './lib/props';
 import type { Execution, FluxEvent } from './lib/types';
 import { LiveStream, type LiveStatus } from './live/stream';
@@ -26,45 +30,6 @@ interface LiveProps {
   apiBase?: string;
 }
 
-const STATUS_LABELS: Record<LiveStatus, string> = {
-  connecting: 'Connecting…',
-  live: 'Live',
-  reconnecting: 'Reconnecting…',
-  polling: 'Live (polling)',
-  closed: 'Stopped',
-};
-
-function summarize(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.length > 160 ? text.slice(0, 157) + '…' : text;
-}
-
-export function renderEventRow(container: Element, event: FluxEvent): void {
-  if (container.querySelector(`[data-seq="${event.seq}"]`)) return;
-  const doc = container.ownerDocument;
-  const isTable = container.tagName === 'TBODY' || container.tagName === 'TABLE';
-  const row = doc.createElement(isTable ? 'tr' : 'li');
-  row.dataset.seq = String(event.seq);
-  row.dataset.type = event.type;
-  row.className = 'live-event' + (/FAILED/.test(event.type) ? ' live-event--error' : '');
-  const cells = [String(event.seq), new Date(event.time).toLocaleTimeString(), event.type, event.name, summarize(event.value)];
-  for (const text of cells) {
-    const cell = doc.createElement(isTable ? 'td' : 'span');
-    cell.textContent = text;
-    row.append(cell);
-  }
-  container.append(row);
-}
-
-export function updateStatusBadges(root: ParentNode, execution: Execution): void {
-  const id = String(execution.id);
-  root.querySelectorAll<HTMLElement>(`[data-execution-id="${CSS.escape(id)}"][data-status]`).forEach((badge) => {
-    badge.dataset.status = execution.status;
-    if (!badge.children.length) badge.textContent = execution.status;
-  });
-}
-
 function mountLive(element: HTMLElement, raw: unknown): void {
   const props = (raw ?? {}) as LiveProps;
   const fire = (name: string, detail: unknown) =>
@@ -74,15 +39,14 @@ function mountLive(element: HTMLElement, raw: unknown): void {
     onEvent: (event: FluxEvent, executionId: string) => {
       if (!fire('live:event', { event, executionId })) return;
       const container = element.querySelector('[data-live-events]');
-      if (container) renderEventRow(container, event);
+      if (container) insertBySeq(container, renderEventRow(document, event));
     },
     onExecution: (execution: Execution) => {
       if (fire('live:execution', { execution })) updateStatusBadges(document, execution);
     },
     onApproval: (approval: unknown) => fire('live:approval', { approval }),
     onStatus: (status: LiveStatus) => {
-      element.dataset.liveStatus = status;
-      element.querySelectorAll('[data-live-status-text]').forEach((node) => (node.textContent = STATUS_LABELS[status]));
+      showLiveStatus(element, status);
       fire('live:status', { status });
     },
   };

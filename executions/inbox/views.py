@@ -2,9 +2,10 @@
 
 The page lists pending approvals the user may see, with filters in the URL
 (``workflow``, ``assigned=me``, ``overdue=1``, ``order=newest|due``). Each item
-carries its decide form; ``static/inbox/inbox.js`` generates the input fields
-from the pause's JSON schema, validates them in the browser, decides through
-``/api/approvals/`` and follows ``/ws/inbox/`` (through ``frontend/live.ts``).
+carries its decide form; ``frontend/inbox.ts`` generates the input fields
+from the pause's JSON schema (or a JSON box, "Edit as JSON"), decides through
+``/api/approvals/`` (whose 422 ``errors`` it shows at the fields) and follows
+``/ws/inbox/`` (through ``frontend/live.ts``).
 Without JavaScript the form posts here, to :func:`decide_view`.
 """
 

@@ -1,4 +1,4 @@
-"""The dashboard's pages (server-rendered; live parts come from ``static/js/dashboard.js``).
+"""The dashboard's pages (server-rendered; live parts come from ``frontend/dashboard.ts``).
 
 * ``overview``: ``/``
 * ``workflows``: ``/workflows/``, ``/workflows/<name>/`` (with the Run form)

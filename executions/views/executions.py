@@ -127,7 +127,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
 # --- one execution -------------------------------------------------------------------
 
 def _summary(value: Any, limit: int = 160) -> str:
-    """An event value on one line (as dashboard.js renders live rows)."""
+    """An event value on one line (as frontend/lib/format.ts summarizes live rows)."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
@@ -159,8 +159,9 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     now = datetime.now(UTC)
     line = timeline.build(compact, execution.finished_at,
                           None if execution.has_finished else now)
-    task_names = sorted({(source, name) for etype, name, source, _, _ in compact
-                         if etype == "TASK_STARTED"}, key=lambda t: t[1])
+    # By name; tasks of one name in the order they started (as the live page adds them).
+    task_names = sorted(dict.fromkeys((source, name) for etype, name, source, _, _ in compact
+                                      if etype == "TASK_STARTED"), key=lambda t: t[1])
     has_graph = any(t == "GRAPH_STARTED" for t, *_ in compact)
     errors_only = request.GET.get("errors") == "1"
     task = request.GET.get("task", "")
@@ -207,7 +208,7 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         "is_paused": execution.status == Status.PAUSED,
         "page_props": {
             "executionId": execution.pk, "after": last_seq,
-            "lastSeq": last_seq, "errorsOnly": errors_only, "task": task,
+            "lastSeq": last_seq, "errorsOnly": errors_only, "task": task, "logRows": LOG_ROWS,
             "errorTypes": ERROR_TYPES, "tasks": [b.to_dict() for b in line.bars],
             "timelineStart": line.start, "finishedAt": (execution.finished_at.timestamp()
                                                         * 1000 if execution.finished_at

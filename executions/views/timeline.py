@@ -3,7 +3,7 @@
 A task is one ``source_id`` that has a ``TASK_STARTED`` event. Its end is its
 ``TASK_COMPLETED``/``TASK_FAILED``/``TASK_FALLBACK_COMPLETED``/``TASK_FALLBACK_FAILED``;
 retries count its ``TASK_RETRY_STARTED`` events; nesting follows ``parent_id``.
-``static/js/dashboard.js`` applies live events with the same rules.
+``frontend/lib/tasks.ts`` applies live events with the same rules.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+
+from executions.views.common import human_duration
 
 ENDS = {"TASK_COMPLETED": "completed", "TASK_FALLBACK_COMPLETED": "completed",
         "TASK_FAILED": "failed", "TASK_FALLBACK_FAILED": "failed"}
@@ -103,12 +105,8 @@ def build(events: Iterable[tuple[str, str, str, str | None, datetime]],
 
 
 def took(ms: float) -> str:
-    """A task's duration for its bar (the same format as dashboard.js)."""
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.1f} s"
-    return f"{int(ms // 60_000)} min {int(ms % 60_000 // 1000):02d} s"
+    """A task's duration for its bar (``human_duration``, as frontend/lib/format.ts)."""
+    return human_duration(ms / 1000)
 
 
 def _nested_order(tasks: dict[str, Bar]) -> list[Bar]:

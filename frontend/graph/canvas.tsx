@@ -15,8 +15,10 @@ import {
   type NodeProps,
 } from '@xyflow/react';
 import { memo, useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { isErrorEvent } from '../lib/events';
+import { clockTime, formatDuration } from '../lib/format';
 import type { FluxEvent } from '../lib/types';
-import { formatDuration, type NodeRun, type NodeState } from './state';
+import type { NodeRun, NodeState } from './state';
 
 export interface FluxNodeData extends Record<string, unknown> {
   nodeId: string;
@@ -276,10 +278,10 @@ function EventList({ events }: { events: readonly FluxEvent[] }) {
   return (
     <ol className="flux-events">
       {events.map((event) => (
-        <li key={event.seq} data-seq={event.seq} className={/FAILED/.test(event.type) ? 'flux-events__error' : undefined}>
+        <li key={event.seq} data-seq={event.seq} className={isErrorEvent(event) ? 'flux-events__error' : undefined}>
           <span className="flux-events__seq">{event.seq}</span>
           <span className="flux-events__type">{event.type}</span>
-          <time dateTime={event.time}>{new Date(event.time).toLocaleTimeString()}</time>
+          <time dateTime={event.time}>{clockTime(event.time)}</time>
         </li>
       ))}
     </ol>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FluxEvent, GraphDef } from '../lib/types';
-import { GraphRunTracker, deriveGraphRun, formatDuration } from './state';
+import { GraphRunTracker, deriveGraphRun } from './state';
 import { layoutGraph } from './layout';
 
 const graph: GraphDef = {
@@ -64,8 +64,7 @@ describe('deriveGraphRun', () => {
     const events = [
       ev('GRAPH_STARTED', 'g1', null, { graph }),
       started('t1', 'fetch'),
-      ev('TASK_FAILED', 't1', 'g1', { message: 'boom' }),
-      ev('TASK_RETRY_STARTED', 't1', 'g1'),
+      ev('TASK_RETRY_STARTED', 't1', 'g1', { error: { message: 'boom' } }),
     ];
     const tracker = new GraphRunTracker(graph).applyAll(events);
     expect(tracker.snapshot().nodes.get('fetch')!.state).toBe('retrying');
@@ -131,17 +130,6 @@ describe('deriveGraphRun', () => {
     expect(tracker.snapshot()).toBe(a);
     tracker.apply(started('t1', 'fetch'));
     expect(tracker.snapshot()).not.toBe(a);
-  });
-});
-
-describe('formatDuration', () => {
-  it('reads well at every scale', () => {
-    expect(formatDuration(null)).toBe('');
-    expect(formatDuration(850)).toBe('850 ms');
-    expect(formatDuration(1234)).toBe('1.2 s');
-    expect(formatDuration(42_000)).toBe('42 s');
-    expect(formatDuration(245_000)).toBe('4 min 05 s');
-    expect(formatDuration(7_380_000)).toBe('2 h 03 min');
   });
 });
 

@@ -5,15 +5,17 @@
 // parent_id = graph task id, and its TASK_STARTED carries value.node = the
 // node id. Later events of that node task follow by its source_id.
 // GRAPH_NODE_SKIPPED (source_id = graph task id, value.node) marks a node
-// whose incoming condition was false.
+// whose incoming condition was false. A node task's state follows the one
+// task-state fold of lib/tasks.ts (as the execution page's timeline does).
 
+import { foldTaskEvent, type TaskProgress } from '../lib/tasks';
 import type { FluxEvent, GraphDef } from '../lib/types';
 
 export type NodeState = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'retrying' | 'paused';
 
 export const NODE_STATES: readonly NodeState[] = ['pending', 'running', 'retrying', 'paused', 'completed', 'failed', 'skipped'];
 
-export interface NodeRun {
+export interface NodeRun extends TaskProgress {
   node: string;
   state: NodeState;
   taskId: string | null;
@@ -111,6 +113,7 @@ export class GraphRunTracker {
       const run = this.run(node);
       run.taskId = event.source_id;
       run.state = 'running';
+      run.ended = false;
       run.startedAt ??= event.time;
       run.finishedAt = null;
       run.durationMs = null;
@@ -136,38 +139,17 @@ export class GraphRunTracker {
 
   private applyNodeEvent(run: NodeRun, event: FluxEvent): void {
     run.events.push(event);
-    switch (event.type) {
-      case 'TASK_COMPLETED':
-      case 'TASK_FALLBACK_COMPLETED':
-      case 'TASK_RETRY_COMPLETED':
-        run.state = 'completed';
+    const step = foldTaskEvent(run, event.type);
+    if (step === 'ended') {
+      if (run.state === 'completed') {
         run.output = event.value;
         run.error = null;
-        this.finish(run, event);
-        break;
-      case 'TASK_FAILED':
-      case 'TASK_FALLBACK_FAILED':
-        run.state = 'failed';
+      } else {
         run.error = event.value;
-        this.finish(run, event);
-        break;
-      case 'TASK_RETRY_STARTED':
-        run.state = 'retrying';
-        run.retries += 1;
-        run.finishedAt = null;
-        run.durationMs = null;
-        break;
-      case 'TASK_RETRY_FAILED':
-        run.state = 'retrying';
-        run.error = event.value;
-        break;
-      case 'TASK_FALLBACK_STARTED':
-      case 'TASK_RESUMED':
-        run.state = 'running';
-        break;
-      case 'TASK_PAUSED':
-        run.state = 'paused';
-        break;
+      }
+      this.finish(run, event);
+    } else if (step && event.type === 'TASK_RETRY_FAILED') {
+      run.error = event.value;
     }
   }
 
@@ -213,6 +195,7 @@ export function emptyRun(node: string): NodeRun {
   return {
     node,
     state: 'pending',
+    ended: false,
     taskId: null,
     startedAt: null,
     finishedAt: null,
@@ -228,15 +211,4 @@ export function emptyRun(node: string): NodeRun {
 /** The state of every node of `graph` after `events` (ordered by seq). */
 export function deriveGraphRun(graph: Pick<GraphDef, 'name' | 'nodes'>, events: Iterable<FluxEvent>): GraphRunSnapshot {
   return new GraphRunTracker(graph).applyAll(events).snapshot();
-}
-
-/** "850 ms", "12.3 s", "4 min 05 s", "2 h 03 min". */
-export function formatDuration(ms: number | null): string {
-  if (ms === null || !Number.isFinite(ms)) return '';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${String(Math.floor(s % 60)).padStart(2, '0')} s`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }

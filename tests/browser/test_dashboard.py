@@ -73,6 +73,47 @@ def test_a_run_started_from_the_form_streams_live_to_two_pages(page, context):
     second.close()
 
 
+SNAPSHOT = """() => ({
+  menu: [...document.querySelectorAll('select[name="task"] option')]
+    .map(o => [o.value, o.textContent]),
+  rows: [...document.querySelectorAll('tbody[data-testid="events"] tr')].map(r => [
+    r.dataset.seq, r.dataset.type, r.dataset.source,
+    r.className.replace(' live-event--new', ''),
+    r.querySelector('time')?.getAttribute('datetime'),
+    ...[...r.cells].map(c => c.textContent)]),
+  gantt: [...document.querySelectorAll('[data-gantt] .gantt-row')].map(g => [
+    g.dataset.task, g.dataset.state, g.querySelector('.gantt-name').innerHTML,
+    g.querySelector('.gantt-time').textContent]),
+  progress: [document.querySelector('[data-progress-text]').textContent,
+    document.querySelector('[data-testid="progress"]').getAttribute('aria-valuenow')],
+})"""
+
+
+def test_the_live_page_converges_to_what_a_fresh_load_shows(page):
+    """Tasks that start after the page loaded join the Task menu (and the log, the
+    timeline, the progress) exactly as a reload shows them."""
+    execution_id = start_from_form(page, "browser_steps", {"steps": 6, "delay": 0.2})
+    at_load = page.evaluate(SNAPSHOT)
+    page.wait_for_selector('[data-live-indicator][data-live-status="live"]')
+    wait_status(page, "completed")
+    total = server_seqs(page, execution_id)
+    page.wait_for_selector(f'{EVENTS}[data-seq="{len(total)}"]')
+    page.wait_for_function("() => document.querySelectorAll('.gantt-row').length === 6"
+                           " && !document.querySelector('.gantt-row[data-state=running]')")
+    page.wait_for_selector('[data-testid="progress"][aria-valuenow="100"]')
+    live = page.evaluate(SNAPSHOT)
+    assert len(at_load["menu"]) < 7 == len(live["menu"])  # "all" and six tasks
+    page.reload()
+    fresh = page.evaluate(SNAPSHOT)
+    assert live == fresh
+    # Choosing a task that started after load filters the log to it.
+    task = live["menu"][-1][0]
+    page.reload()
+    page.select_option('select[name="task"]', task)
+    page.wait_for_url(re.compile(rf"task={task}"))
+    assert {r[2] for r in page.evaluate(SNAPSHOT)["rows"]} == {task}
+
+
 def test_a_dropped_websocket_catches_up_without_gap_or_duplicate(page):
     execution_id = start_from_form(page, "browser_steps", {"steps": 14, "delay": 0.15})
     page.wait_for_selector('[data-live-indicator][data-live-status="live"]')

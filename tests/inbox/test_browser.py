@@ -1,7 +1,8 @@
 """The inbox in real Chromium against `manage.py flux up` (daphne + a worker) on a
 temporary SQLite database: a run pauses and its item appears without reloading; the
-approver fills the generated form (the browser refuses bad input first) and the run
-completes on the worker with that input; another is rejected with the keyboard and
+approver fills the generated form (the server refuses bad input, shown at its field)
+and the run completes on the worker with that input; "Edit as JSON" swaps the form for
+the JSON box and back, carrying the value; another is rejected with the keyboard and
 the workflow handles the RejectedError; a viewer sees nothing to decide and gets 403
 from the API."""
 
@@ -119,6 +120,44 @@ def test_approve_and_reject_from_the_inbox(server, browser):
     assert server.execution(execution_id)["output"] == {"rejected": True, "comment": None,
                                                         "by": "alice"}
     assert page.get_by_test_id("inbox-empty").is_visible()
+    page.close()
+
+
+def test_an_item_shows_the_form_or_the_json_box_and_carries_the_value(server, browser):
+    page = log_in(browser, server.base, "alice")
+    page.goto(f"{server.base}/inbox/")
+    page.wait_for_selector("#inbox[data-live-status=live], #inbox[data-live-status=polling]")
+    before = set(page.eval_on_selector_all(".approval",
+                                           "els => els.map(e => e.dataset.approvalId)"))
+    execution_id = server.start({"title": "Ship by JSON?", "schema": SCHEMA})
+    item = new_item(page, before)
+    fields = page.get_by_test_id(f"schema-fields-{item}")
+    raw = page.get_by_test_id(f"raw-input-{item}")
+    toggle = page.get_by_test_id(f"json-toggle-{item}")
+    assert fields.is_visible() and raw.is_hidden() and toggle.is_visible()  # the live card
+    page.reload()  # the server-rendered card gets the same form
+    assert fields.is_visible() and raw.is_hidden()
+    page.get_by_test_id(f"field-{item}-carrier").select_option(label="dhl")
+    page.get_by_test_id(f"field-{item}-note").fill("by form")
+    toggle.click()
+    assert fields.is_hidden() and raw.is_visible()
+    assert json.loads(raw.input_value()) == {"carrier": "dhl", "express": False, "note": "by form"}
+    raw.fill('{"carrier": "ups", "express": true, "note": "typed"}')
+    toggle.click()
+    assert fields.is_visible() and raw.is_hidden()
+    assert page.get_by_test_id(f"field-{item}-note").input_value() == "typed"
+    assert page.get_by_test_id(f"field-{item}-express").is_checked()
+    toggle.click()
+    raw.fill('{"carrier": "ups", "note": "no"}')  # the server's schema check answers
+    page.get_by_test_id(f"approve-{item}").click()
+    error = page.get_by_test_id(f"error-{item}")
+    page.wait_for_function("el => el.textContent.includes('note')", arg=error.element_handle())
+    assert raw.get_attribute("aria-invalid") == "true"
+    raw.fill('{"carrier": "ups", "note": "sent as JSON"}')
+    page.get_by_test_id(f"approve-{item}").click()
+    page.get_by_test_id(f"approval-{item}").wait_for(state="detached")
+    assert server.execution(execution_id)["output"]["shipped"] == {"carrier": "ups",
+                                                                   "note": "sent as JSON"}
     page.close()
 
 

@@ -218,6 +218,19 @@ def test_the_event_log_filters_and_downloads_as_json(viewer):
         "Content-Disposition"]
 
 
+def test_the_task_menu_lists_tasks_by_name_then_in_the_order_they_started(viewer, tmp_path):
+    """The live page adds each task where a fresh load puts it: ties keep start order."""
+    ex = runner.start_execution("rt_crash", {"path": str(tmp_path / "log"), "tag": "t",
+                                             "tasks": 6, "delay": 0}, actor="olga")
+    runner.run(ex.pk)
+    started = [e.source_id for e in Event.objects.filter(execution=ex, type="TASK_STARTED")
+               .order_by("seq")]
+    page = viewer.get(f"/executions/{ex.pk}/").content.decode()
+    menu = page.split('<select name="task"')[1].split("</select>")[0]
+    offered = [part.split('"')[0] for part in menu.split('<option value="')[2:]]
+    assert len(started) == 6 and offered == started
+
+
 def test_the_error_and_its_cause_chain_are_shown(viewer):
     ex = finished_run()
     Execution.objects.filter(pk=ex.pk).update(status=Status.FAILED, error={
