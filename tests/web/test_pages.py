@@ -220,8 +220,8 @@ def test_the_event_log_filters_and_downloads_as_json(viewer):
 
 def test_the_task_menu_lists_tasks_by_name_then_in_the_order_they_started(viewer, tmp_path):
     """The live page adds each task where a fresh load puts it: ties keep start order."""
-    ex = runner.start_execution("rt_crash", {"path": str(tmp_path / "log"), "tag": "t",
-                                             "tasks": 6, "delay": 0}, actor="olga")
+    ex = commands.start("rt_crash", {"path": str(tmp_path / "log"), "tag": "t",
+                                             "tasks": 6, "delay": 0}, actor=Actor.system("olga"))
     runner.run(ex.pk)
     started = [e.source_id for e in Event.objects.filter(execution=ex, type="TASK_STARTED")
                .order_by("seq")]
