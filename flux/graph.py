@@ -2,11 +2,11 @@
 
 A node runs once every node with an edge into it has finished (run or been
 skipped) and at least one of those edges is *active*: its source ran and its
-condition (if any) holds for the source's output. A node with incoming edges
-but none active is skipped. The start node receives the graph's input; a
-node with one active incoming edge receives that upstream output; a node
-with several receives a dict ``{upstream node: output}``. Independent
-branches run concurrently.
+condition (if any: a function or an async function) holds for the source's
+output. A node with incoming edges but none active is skipped. The start node
+receives the graph's input; a node with one active incoming edge receives
+that upstream output; a node with several receives a dict ``{upstream node:
+output}``. Independent branches run concurrently.
 
 The result: the output of the one end node that ran, or a dict ``{end node:
 output}`` when several ran, or None when none did.
@@ -22,7 +22,7 @@ import ast
 import asyncio
 import inspect
 import textwrap
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,7 @@ class Node:
 class Edge:
     source: str
     target: str
-    condition: Callable[[Any], bool] | None = None
+    condition: Callable[[Any], bool | Awaitable[bool]] | None = None
 
     @property
     def condition_text(self) -> str | None:
@@ -80,7 +80,7 @@ class Graph:
         return self
 
     def add_edge(self, source: str, target: str,
-                 condition: Callable[[Any], bool] | None = None) -> Graph:
+                 condition: Callable[[Any], bool | Awaitable[bool]] | None = None) -> Graph:
         self.edges.append(Edge(source, target, condition))
         return self
 
@@ -241,7 +241,7 @@ class Graph:
             return n not in state and all(state.get(e.source) in ("done", "skipped")
                                           for e in incoming[n])
 
-        def schedule() -> None:
+        async def schedule() -> None:
             progress = True
             while progress and error is None:
                 progress = False
@@ -253,7 +253,8 @@ class Graph:
                         value, active = input, True
                     else:
                         active_edges = [e for e in incoming[n]
-                                        if state[e.source] == "done" and self._holds(e, outputs)]
+                                        if state[e.source] == "done"
+                                        and await self._holds(e, outputs)]
                         active = bool(active_edges)
                         if len(active_edges) == 1:
                             value = outputs[active_edges[0].source]
@@ -274,7 +275,7 @@ class Graph:
                     running[asyncio.ensure_future(call)] = n
 
         try:
-            schedule()
+            await schedule()
             while running:
                 done, _ = await asyncio.wait(list(running), return_when=asyncio.FIRST_COMPLETED)
                 for f in done:
@@ -294,7 +295,7 @@ class Graph:
                     else:
                         state[n] = "stopped"
                         error = error or exc
-                schedule()
+                await schedule()
         except BaseException:
             for f in running:
                 f.cancel()
@@ -312,11 +313,15 @@ class Graph:
             return outputs[reached[0]]
         return {n: outputs[n] for n in reached}
 
-    def _holds(self, edge: Edge, outputs: dict[str, Any]) -> bool:
+    async def _holds(self, edge: Edge, outputs: dict[str, Any]) -> bool:
+        """Whether ``edge``'s condition holds; a sync or an async condition (awaited)."""
         if edge.condition is None:
             return True
         try:
-            return bool(edge.condition(outputs[edge.source]))
+            verdict = edge.condition(outputs[edge.source])
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+            return bool(verdict)
         except Exception as exc:
             raise ExecutionError(
                 exc, f"Condition on edge {edge.source} -> {edge.target} of graph "

@@ -7,16 +7,20 @@ flux-core".
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
+import warnings
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from pydantic import BaseModel
 
-from flux import ExecutionContext, workflow
+from flux import ExecutionContext, task, workflow
+from flux.domain.events import ExecutionEventType as T
 from flux.errors import InvalidInputError
+from flux.tasks import Graph
 
 # 1. typed input that is not plain JSON -----------------------------------------------
 
@@ -64,3 +68,128 @@ async def test_typed_input_of_another_type_is_still_refused():
 
     with pytest.raises(InvalidInputError, match="does not match"):
         await wants_points.run({"x": "not a number", "y": 2})
+
+
+# 2. async edge conditions --------------------------------------------------------------
+
+async def test_async_condition_false_skips_the_node():
+    ran = []
+
+    @task
+    async def first(x):
+        return x
+
+    @task
+    async def second(x):
+        ran.append(x)
+        return x
+
+    async def never(result):
+        return False
+
+    graph = (Graph("async_never").add_node("a", first).add_node("b", second)
+             .add_edge("a", "b", condition=never).start_with("a").end_with("b"))
+
+    @workflow
+    async def wf(ctx):
+        return await graph(1)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a coroutine never awaited
+        ctx = await wf.run()
+    assert ctx.has_succeeded, ctx.error
+    assert ran == [] and ctx.output is None
+    assert [e.name for e in ctx.events if e.type is T.GRAPH_NODE_SKIPPED] == ["b"]
+
+
+async def test_async_condition_true_runs_the_node_with_the_upstream_output():
+    @task
+    async def first(x):
+        return x + 1
+
+    @task
+    async def second(x):
+        return x * 10
+
+    async def positive(result):
+        await asyncio.sleep(0)
+        return result > 0
+
+    graph = (Graph("async_yes").add_node("a", first).add_node("b", second)
+             .add_edge("a", "b", condition=positive).start_with("a").end_with("b"))
+
+    @workflow
+    async def wf(ctx):
+        return await graph(1)
+
+    assert (await wf.run()).output == 20
+
+
+# 3. fallback and rollback get the arguments as passed -----------------------------------
+
+async def test_fallback_gets_the_arguments_as_passed_not_the_defaults():
+    seen = []
+
+    async def fallback_for_long_task(number):
+        seen.append(number)
+        return f"Task #{number} fellback."
+
+    @task.with_options(fallback=fallback_for_long_task, timeout=0.05)
+    async def bad_task(number: int, should_take_time: bool = True):
+        if should_take_time:
+            await asyncio.sleep(1)
+        return f"Task #{number} succeed."
+
+    @workflow
+    async def task_fallback_after_timeout(ctx):
+        return [await bad_task(1), await bad_task(2, False), await bad_task(3)]
+
+    ctx = await task_fallback_after_timeout.run()
+    assert ctx.has_succeeded, ctx.error
+    assert ctx.output == ["Task #1 fellback.", "Task #2 succeed.", "Task #3 fellback."]
+    assert seen == [1, 3]
+
+
+async def test_rollback_gets_the_arguments_as_passed_keywords_included():
+    seen = []
+
+    def undo(order_id, *, reason):
+        seen.append((order_id, reason))
+
+    @task.with_options(rollback=undo)
+    async def charge(order_id: int, amount: int = 10, *, reason: str):
+        raise ValueError("card declined")
+
+    @workflow
+    async def wf(ctx):
+        await charge(7, reason="gift")
+
+    ctx = await wf.run()
+    assert ctx.has_failed
+    assert seen == [(7, "gift")]
+
+
+# 4. task name templates ----------------------------------------------------------------
+
+async def test_task_name_template_is_formatted_with_the_call_arguments():
+    @task.with_options(name="sum_fibo_{iteration}")
+    async def sum_fibo(iteration: int, n: int = 5):
+        return iteration + n
+
+    @workflow
+    async def fibo(ctx):
+        return [await sum_fibo(i) for i in range(2)]
+
+    ctx = await fibo.run()
+    assert ctx.output == [5, 6]
+    names = [e.name for e in ctx.events if e.type is T.TASK_COMPLETED]
+    assert names == ["sum_fibo_0", "sum_fibo_1"]
+    again = await fibo.run(execution_id=ctx.execution_id)  # replays under the same names
+    assert again.output == [5, 6]
+
+
+def test_task_name_template_naming_no_parameter_is_refused_when_defined():
+    with pytest.raises(ValueError, match="'{count}'.*not a parameter"):
+        @task.with_options(name="step_{count}")
+        async def step(iteration: int):
+            return iteration
