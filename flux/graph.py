@@ -215,7 +215,8 @@ class Graph:
             async def run_graph(input: Any = None) -> Any:
                 return await graph._run(input)
 
-            self._task = Task(run_graph, name=f"graph_{self.name}", register=False)
+            literal = self.name.replace("{", "{{").replace("}", "}}")  # not a template
+            self._task = Task(run_graph, name=f"graph_{literal}", register=False)
         return self._task(input)
 
     async def _run(self, input: Any) -> Any:
