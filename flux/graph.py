@@ -5,8 +5,11 @@ skipped) and at least one of those edges is *active*: its source ran and its
 condition (if any: a function or an async function) holds for the source's
 output. A node with incoming edges but none active is skipped. The start node
 receives the graph's input; a node with one active incoming edge receives
-that upstream output; a node with several receives a dict ``{upstream node:
-output}``. Independent branches run concurrently.
+that upstream output; a node with several receives their outputs as
+positional arguments in the order its edges were added (``join(left,
+right)`` after ``add_edge("l", "join")``, ``add_edge("r", "join")``), or, when
+its task takes exactly one parameter, the dict ``{upstream node: output}``.
+Independent branches run concurrently.
 
 The result: the output of the one end node that ran, or a dict ``{end node:
 output}`` when several ran, or None when none did.
@@ -251,16 +254,12 @@ class Graph:
                         continue
                     progress = True
                     if n == self.start:
-                        value, active = input, True
+                        upstream, active = {n: input}, True
                     else:
-                        active_edges = [e for e in incoming[n]
-                                        if state[e.source] == "done"
-                                        and await self._holds(e, outputs)]
-                        active = bool(active_edges)
-                        if len(active_edges) == 1:
-                            value = outputs[active_edges[0].source]
-                        else:
-                            value = {e.source: outputs[e.source] for e in active_edges}
+                        upstream = {e.source: outputs[e.source] for e in incoming[n]
+                                    if state[e.source] == "done"
+                                    and await self._holds(e, outputs)}
+                        active = bool(upstream)
                     if not active:
                         state[n] = "skipped"
                         if run is not None and (graph_id, n) not in run.index.skipped:
@@ -270,7 +269,7 @@ class Graph:
                     state[n] = "running"
                     token = current_node.set(n)
                     try:
-                        call = _call_node(self.nodes[n].action, value)
+                        call = _call_node(self.nodes[n].action, upstream)
                     finally:
                         current_node.reset(token)
                     running[asyncio.ensure_future(call)] = n
@@ -329,11 +328,21 @@ class Graph:
                      f"'{self.name}' failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _call_node(action: Any, value: Any) -> Any:
+def _call_node(action: Any, upstream: dict[str, Any]) -> Any:
+    """Call a node's task with its active upstream outputs (``upstream``, in the order the
+    edges were added): none to a task without parameters; one as its argument; several
+    as positional arguments (flux-core's rule), or as the dict ``{upstream node:
+    output}`` to a task that takes exactly one parameter."""
     params = [p for p in action.signature.parameters.values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
               and p.name != "secrets"]
-    return action(value) if params else action()
+    if not params:
+        return action()
+    if len(upstream) == 1:
+        return action(next(iter(upstream.values())))
+    if len(params) == 1 and params[0].kind is not params[0].VAR_POSITIONAL:
+        return action(upstream)
+    return action(*upstream.values())
 
 
 def _jsonable(options: dict[str, Any]) -> dict[str, Any]:

@@ -193,3 +193,54 @@ def test_task_name_template_naming_no_parameter_is_refused_when_defined():
         @task.with_options(name="step_{count}")
         async def step(iteration: int):
             return iteration
+
+
+# 5. several upstreams: positional arguments in edge order ------------------------------
+
+def _diamond(name, join, edges):
+    @task
+    async def split(x):
+        return x
+
+    @task
+    async def left(x):
+        return f"L{x}"
+
+    @task
+    async def right(x):
+        return f"R{x}"
+
+    graph = (Graph(name).add_node("split", split).add_node("l", left).add_node("r", right)
+             .add_node("join", join).add_edge("split", "l").add_edge("split", "r"))
+    for source in edges:
+        graph.add_edge(source, "join")
+    return graph.start_with("split").end_with("join")
+
+
+async def test_a_join_gets_its_upstream_outputs_as_arguments_in_edge_order():
+    @task
+    async def join(first, second):
+        return f"{first}+{second}"
+
+    lr, rl = _diamond("lr", join, ["l", "r"]), _diamond("rl", join, ["r", "l"])
+
+    @workflow
+    async def wf(ctx):
+        return [await lr(1), await rl(1)]
+
+    assert (await wf.run()).output == ["L1+R1", "R1+L1"]
+
+
+async def test_a_join_taking_one_parameter_gets_a_dict_of_upstream_outputs():
+    @task
+    async def join(results):
+        return results
+
+    graph = _diamond("one_param", join, ["r", "l"])
+
+    @workflow
+    async def wf(ctx):
+        return await graph(1)
+
+    output = (await wf.run()).output
+    assert output == {"r": "R1", "l": "L1"} and list(output) == ["r", "l"]
