@@ -135,11 +135,18 @@ class Task:
         """The name template formatted with the call's arguments (``"sum_{n}"`` -> ``sum_3``)."""
         return self.name.format(**bound.arguments)
 
-    def map(self, items: Iterable[Any]) -> Any:
-        """Run the task once per item, concurrently; results in the items' order."""
+    def map(self, items: Iterable[Any], *, max_concurrent: int | None = None,
+            raise_on_error: bool = True) -> Any:
+        """Run the task once per item, concurrently; results in the items' order.
+
+        As :func:`flux.tasks.parallel`: the first failure or pause cancels the
+        calls still running; ``max_concurrent=N`` runs at most N at once;
+        ``raise_on_error=False`` puts None in a failed item's slot.
+        """
         from flux.tasks import parallel
 
-        return parallel(*(self(item) for item in items))
+        return parallel(*(self(item) for item in items), max_concurrent=max_concurrent,
+                        raise_on_error=raise_on_error)
 
     def __repr__(self) -> str:
         return f"<Task {self.name}>"

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from flux import ExecutionContext, task, workflow
 from flux.domain.events import ExecutionEventType as T
 from flux.errors import InvalidInputError
-from flux.tasks import Graph
+from flux.tasks import Graph, parallel, pause
 
 # 1. typed input that is not plain JSON -----------------------------------------------
 
@@ -244,3 +244,115 @@ async def test_a_join_taking_one_parameter_gets_a_dict_of_upstream_outputs():
 
     output = (await wf.run()).output
     assert output == {"r": "R1", "l": "L1"} and list(output) == ["r", "l"]
+
+
+# 6. parallel and map: the first failure or pause stops the siblings ---------------------
+
+async def test_parallel_fails_at_the_first_failure_cancelling_a_slow_sibling():
+    never = asyncio.Event()
+
+    @task
+    async def slow():
+        await never.wait()  # would hang the test if parallel waited for it
+
+    @task
+    async def broken():
+        raise ValueError("boom")
+
+    @workflow
+    async def wf(ctx):
+        return await parallel(slow(), broken())
+
+    ctx = await asyncio.wait_for(wf.run(), 5)
+    assert ctx.has_failed and "boom" in ctx.error["message"]
+    slow_events = [e.type for e in ctx.events if e.name == "slow"]
+    assert slow_events == [T.TASK_STARTED]  # cancelled: started, never ended
+
+
+async def test_a_sibling_cancelled_by_a_pause_runs_again_on_resume():
+    calls = []
+    release = asyncio.Event()
+
+    @task
+    async def fetch():
+        calls.append(len(calls) + 1)
+        if len(calls) == 1:
+            await release.wait()  # the first run is cancelled while it waits here
+        return "data"
+
+    @workflow
+    async def wf(ctx):
+        return await parallel(fetch(), pause("approve"))
+
+    ctx = await asyncio.wait_for(wf.run(), 5)
+    assert ctx.is_paused and calls == [1]
+    ctx = await wf.resume(ctx.execution_id, "yes")
+    assert ctx.has_succeeded, ctx.error
+    assert ctx.output == ["data", "yes"] and calls == [1, 2]
+
+
+async def test_map_fails_at_the_first_failure_cancelling_the_rest():
+    never = asyncio.Event()
+
+    @task
+    async def item(i):
+        if i == 2:
+            raise ValueError(f"bad item {i}")
+        await never.wait()
+
+    @workflow
+    async def wf(ctx):
+        return await item.map(range(4))
+
+    ctx = await asyncio.wait_for(wf.run(), 5)
+    assert ctx.has_failed and "bad item 2" in ctx.error["message"]
+
+
+async def test_parallel_raise_on_error_false_gives_none_for_each_failure_in_order():
+    @task
+    async def maybe(i):
+        if i % 2:
+            raise ValueError(f"odd {i}")
+        return i
+
+    @workflow
+    async def wf(ctx):
+        return await parallel(*(maybe(i) for i in range(4)), raise_on_error=False)
+
+    ctx = await wf.run()
+    assert ctx.has_succeeded and ctx.output == [0, None, 2, None]
+    assert sum(e.type is T.TASK_FAILED for e in ctx.events) == 2  # still recorded
+
+
+async def test_parallel_and_map_run_at_most_max_concurrent_at_once():
+    running, peak = 0, 0
+
+    @task
+    async def work(i):
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        running -= 1
+        return i * 2
+
+    @workflow
+    async def wf(ctx):
+        a = await parallel(*(work(i) for i in range(6)), max_concurrent=2)
+        b = await work.map(range(10, 16), max_concurrent=3)
+        return a, b, peak
+
+    ctx = await wf.run()
+    assert ctx.has_succeeded, ctx.error
+    a, b, top = ctx.output
+    assert a == [0, 2, 4, 6, 8, 10] and b == [20, 22, 24, 26, 28, 30] and top == 3
+
+
+async def test_parallel_max_concurrent_below_one_is_refused():
+    @task
+    async def work():
+        return 1
+
+    with pytest.raises(ValueError, match="max_concurrent"):
+        await parallel(work(), max_concurrent=0)
