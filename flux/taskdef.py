@@ -211,13 +211,15 @@ class Task:
                 error = encode_error(exc) if run is not None else None
                 final = attempt >= max_attempts
                 if attempt > 1:
-                    self._record(call, T.TASK_RETRY_FAILED, {"error": error, "final": final},
-                                 attempt)
+                    self._record(call, T.TASK_RETRY_FAILED,
+                                 {"error": error, "final": final,
+                                  **self._retry_keys(attempt)}, attempt)
                 if final:
                     return await self._give_up(call, secrets, exc, attempt)
-                delay = self.retry_delay * self.retry_backoff ** (attempt - 1)
                 attempt += 1
-                self._record(call, T.TASK_RETRY_STARTED, {"delay": delay, "error": error},
+                delay = self._retry_delay(attempt)
+                self._record(call, T.TASK_RETRY_STARTED,
+                             {"delay": delay, "error": error, **self._retry_keys(attempt)},
                              attempt, durable=True)
                 if delay > 0:
                     await retry_sleep(delay)
@@ -225,9 +227,20 @@ class Task:
             if run is None:
                 return result
             if attempt > 1:
-                self._record(call, T.TASK_RETRY_COMPLETED, None, attempt)
+                self._record(call, T.TASK_RETRY_COMPLETED, self._retry_keys(attempt), attempt)
             self._record(call, T.TASK_COMPLETED, output, attempt, durable=True)
             return result
+
+    def _retry_delay(self, attempt: int) -> float:
+        """What attempt ``attempt`` (2 for the first retry) waits before it starts."""
+        return self.retry_delay * self.retry_backoff ** (attempt - 2)
+
+    def _retry_keys(self, attempt: int) -> dict[str, Any]:
+        """flux-core's names in retry events: ``current_attempt`` counts retries (1 for
+        the first), ``max_attempts`` is ``retry_max_attempts``, ``current_delay`` the
+        wait before this retry."""
+        return {"current_attempt": attempt - 1, "max_attempts": self.retry_max_attempts,
+                "current_delay": self._retry_delay(attempt), "backoff": self.retry_backoff}
 
     async def _invoke(self, call: _Call) -> Any:
         args, kwargs = call.bound.args, call.bound.kwargs
@@ -276,7 +289,8 @@ class Task:
                 fb_exc.__context__ = exc
                 exc = fb_exc
             else:
-                self._record(call, T.TASK_FALLBACK_COMPLETED, output, attempt, durable=True)
+                self._record(call, T.TASK_FALLBACK_COMPLETED, output, attempt)
+                self._record(call, T.TASK_COMPLETED, output, attempt, durable=True)  # flux-core
                 return value
         error = self._final_error(exc, attempt, call)
         if run is not None:

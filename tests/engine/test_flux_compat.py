@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from flux import ExecutionContext, task, workflow
 from flux.domain.events import ExecutionEventType as T
-from flux.errors import InvalidInputError
+from flux.errors import ExecutionError, ExecutionTimeoutError, InvalidInputError
 from flux.tasks import Graph, parallel, pause
 
 # 1. typed input that is not plain JSON -----------------------------------------------
@@ -356,3 +356,97 @@ async def test_parallel_max_concurrent_below_one_is_refused():
 
     with pytest.raises(ValueError, match="max_concurrent"):
         await parallel(work(), max_concurrent=0)
+
+
+# 7. a failed execution's output is the exception -----------------------------------------
+
+async def test_a_failed_executions_output_is_the_execution_error_with_its_cause():
+    @task
+    async def divide(a, b):
+        return a / b
+
+    @workflow
+    async def wf(ctx):
+        return await divide(1, 0)
+
+    ctx = await wf.run()
+    assert ctx.has_failed
+    assert isinstance(ctx.output, ExecutionError)
+    assert isinstance(ctx.output.inner_exception, ZeroDivisionError)
+    assert ctx.error["type"] == "ExecutionError"  # the JSON shape is unchanged
+    assert ctx.to_dict()["output"] is None
+
+
+async def test_a_timed_out_executions_output_is_the_timeout_error():
+    @task.with_options(timeout=0.01)
+    async def slow():
+        await asyncio.sleep(1)
+
+    @workflow
+    async def wf(ctx):
+        await slow()
+
+    ctx = await wf.run()
+    assert isinstance(ctx.output, ExecutionTimeoutError) and ctx.output.timeout == 0.01
+
+
+# 8. event values a Flux program reads ----------------------------------------------------
+
+async def test_paused_and_resuming_events_carry_flux_cores_values():
+    @workflow
+    async def wf(ctx):
+        return await pause("approve", output={"draft": 1})
+
+    ctx = await wf.run()
+    paused = [e for e in ctx.events if e.type is T.WORKFLOW_PAUSED][-1]
+    assert paused.value["name"] == "approve" and paused.value["output"] == {"draft": 1}
+    assert paused.value["pauses"] == ["approve"]
+
+    ctx = await wf.resume(ctx.execution_id, "ok")
+    types = [e.type for e in ctx.events]
+    assert T.WORKFLOW_RESUMING in types
+    assert types.index(T.WORKFLOW_RESUMING) < types.index(T.WORKFLOW_RESUMED)
+    resuming = next(e for e in ctx.events if e.type is T.WORKFLOW_RESUMING)
+    assert resuming.value == "ok"
+    resumed = next(e for e in ctx.events if e.type is T.TASK_RESUMED)
+    assert resumed.value["name"] == "approve" and resumed.value["input"] == "ok"
+
+
+async def test_a_successful_fallback_is_followed_by_task_completed():
+    @task.with_options(fallback=lambda: "plan b")
+    async def flaky():
+        raise ValueError("no")
+
+    @workflow
+    async def wf(ctx):
+        return await flaky()
+
+    ctx = await wf.run()
+    types = [e.type for e in ctx.events if e.name == "flaky"]
+    assert types[-2:] == [T.TASK_FALLBACK_COMPLETED, T.TASK_COMPLETED]
+    assert ctx.events[-2].value == "plan b" and ctx.output == "plan b"
+
+
+async def test_retry_events_carry_current_attempt_and_current_delay(delays):
+    attempts = []
+
+    @task.with_options(retry_max_attempts=2, retry_delay=1, retry_backoff=3)
+    async def flaky():
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise ValueError("again")
+        return "ok"
+
+    @workflow
+    async def wf(ctx):
+        return await flaky()
+
+    ctx = await wf.run()
+    assert ctx.output == "ok"
+    started = [e.value for e in ctx.events if e.type is T.TASK_RETRY_STARTED]
+    assert [(v["current_attempt"], v["current_delay"]) for v in started] == [(1, 1), (2, 3)]
+    assert all(v["max_attempts"] == 2 and v["backoff"] == 3 for v in started)
+    failed = [e.value for e in ctx.events if e.type is T.TASK_RETRY_FAILED]
+    assert [v["current_attempt"] for v in failed] == [1]
+    completed = [e.value for e in ctx.events if e.type is T.TASK_RETRY_COMPLETED]
+    assert [v["current_attempt"] for v in completed] == [2]
