@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import inspect
+import json
 import string
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -29,10 +31,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flux.domain.events import ExecutionEventType as T
-from flux.errors import ExecutionError, ExecutionTimeoutError, RetryError
+from flux.errors import ExecutionError, ExecutionTimeoutError, RetryError, SerializationError
 from flux.output_storage import OutputStorage
 from flux.run import Run, current_node, current_run, current_task, mark_failed
-from flux.serialization import decode_error, encode, encode_error
+from flux.secrets import scrub
+from flux.serialization import decode, decode_error, encode, encode_error
+from flux.store import MISSING
 
 #: How retry delays are waited (a seam for tests; the real thing is asyncio.sleep).
 retry_sleep = asyncio.sleep
@@ -41,7 +45,8 @@ retry_sleep = asyncio.sleep
 task_registry: dict[str, Task] = {}
 
 _OPTION_NAMES = ("name", "retry_max_attempts", "retry_delay", "retry_backoff", "timeout",
-                 "fallback", "rollback", "secret_requests", "output_storage", "description")
+                 "fallback", "rollback", "secret_requests", "output_storage", "description",
+                 "cache")
 
 
 class Task:
@@ -61,6 +66,7 @@ class Task:
         secret_requests: Sequence[str] = (),
         output_storage: OutputStorage | None = None,
         description: str | None = None,
+        cache: bool = False,
         register: bool = True,
     ) -> None:
         if isinstance(func, Task):
@@ -84,6 +90,8 @@ class Task:
         self.secret_requests = tuple(secret_requests)
         self.output_storage = output_storage
         self.description = description or inspect.getdoc(func) or ""
+        #: Memoise results by task name and arguments, across executions, in the store.
+        self.cache = bool(cache)
         self.is_async = inspect.iscoroutinefunction(func)
         self.signature = inspect.signature(func)
         self.accepts_secrets = "secrets" in self.signature.parameters
@@ -99,7 +107,7 @@ class Task:
                 "retry_backoff": self.retry_backoff, "timeout": self.timeout,
                 "fallback": _callable_name(self.fallback),
                 "rollback": _callable_name(self.rollback),
-                "secret_requests": list(self.secret_requests)}
+                "secret_requests": list(self.secret_requests), "cache": self.cache}
 
     def with_options(self, **options: Any) -> Task:
         """A copy of this task with some options changed (same function)."""
@@ -201,9 +209,14 @@ class Task:
             wait = due - datetime.now(UTC).timestamp()
             if wait > 0:
                 await retry_sleep(wait)
+        cache_key = self._cache_key(call) if self.cache and run is not None else None
         while True:
             try:
-                result = await self._invoke(call)
+                result = await self._cached(call, cache_key)
+                if result is MISSING:
+                    result = await self._invoke(call)
+                    if cache_key is not None:
+                        self._remember(call, cache_key, result)
                 if run is not None:
                     output = run.encode_output(self.output_storage, f"{run.record.id}/{call.id}",
                                                result, f"the result of task '{call.name}'")
@@ -230,6 +243,27 @@ class Task:
                 self._record(call, T.TASK_RETRY_COMPLETED, self._retry_keys(attempt), attempt)
             self._record(call, T.TASK_COMPLETED, output, attempt, durable=True)
             return result
+
+    def _cache_key(self, call: _Call) -> str:
+        """flux-core's cache key: the task's name and its arguments (not the execution)."""
+        payload = json.dumps([call.name, call.encoded], sort_keys=True, separators=(",", ":"),
+                             ensure_ascii=False)
+        return f"{call.name[:200]}_{hashlib.sha256(payload.encode()).hexdigest()[:32]}"
+
+    async def _cached(self, call: _Call, key: str | None) -> Any:
+        if key is None:
+            return MISSING
+        found = call.run.store.cache_get(key)
+        return found if found is MISSING else decode(found)
+
+    def _remember(self, call: _Call, key: str, result: Any) -> None:
+        try:
+            encoded = encode(result, f"the result of task '{call.name}'")
+        except SerializationError:
+            return  # only an output_storage can hold it: not cached
+        if call.run.secret_values:
+            encoded = scrub(encoded, call.run.secret_values)
+        call.run.store.cache_put(key, encoded)
 
     def _retry_delay(self, attempt: int) -> float:
         """What attempt ``attempt`` (2 for the first retry) waits before it starts."""
@@ -417,7 +451,11 @@ def _callable_name(fn: Any) -> str | None:
 
 
 class _TaskDecorator:
-    """``@task``, ``@task(...)`` and ``@task.with_options(...)``."""
+    """``@task``, ``@task(...)`` and ``@task.with_options(...)``; ``isinstance(t, task)``
+    is true for a decorated task (flux-core's ``task`` is the class itself)."""
+
+    def __instancecheck__(self, instance: Any) -> bool:
+        return isinstance(instance, Task)
 
     def __call__(self, func: Callable[..., Any] | None = None, **options: Any) -> Any:
         if func is None:

@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 from pydantic import BaseModel
 
-from flux import ExecutionContext, task, workflow
+from flux import ExecutionContext, Task, task, workflow
 from flux.domain.events import ExecutionEventType as T
 from flux.errors import ExecutionError, ExecutionTimeoutError, InvalidInputError
 from flux.tasks import Graph, parallel, pause
@@ -450,3 +450,69 @@ async def test_retry_events_carry_current_attempt_and_current_delay(delays):
     assert [v["current_attempt"] for v in failed] == [1]
     completed = [e.value for e in ctx.events if e.type is T.TASK_RETRY_COMPLETED]
     assert [v["current_attempt"] for v in completed] == [2]
+
+
+# 10. flux-core's names: cache=True, isinstance(t, task) ----------------------------------
+
+async def test_a_cached_task_runs_once_per_arguments_across_executions(store):
+    calls = []
+
+    @task.with_options(cache=True)
+    async def expensive(n: int) -> dict:
+        calls.append(n)
+        return {"square": n * n, "at": uuid.UUID(int=n)}
+
+    @workflow
+    async def wf(ctx):
+        return [await expensive(ctx.input), await expensive(ctx.input + 1)]
+
+    first = await wf.run(3)
+    second = await wf.run(3)  # a new execution: both results come from the cache
+    third = await wf.run(4)  # expensive(4) is cached, expensive(5) is new
+    assert calls == [3, 4, 5]
+    assert second.output == first.output == [{"square": 9, "at": uuid.UUID(int=3)},
+                                               {"square": 16, "at": uuid.UUID(int=4)}]
+    assert third.output[1]["square"] == 25
+    completed = [e for e in second.events if e.type is T.TASK_COMPLETED]
+    assert len(completed) == 2  # recorded as usual, so replay needs no cache
+
+
+async def test_an_uncached_task_and_a_failure_are_not_memoised():
+    calls = []
+
+    @task.with_options(cache=True)
+    async def shaky(n):
+        calls.append(n)
+        if len(calls) == 1:
+            raise ValueError("first time")
+        return n
+
+    @task
+    async def plain(n):
+        calls.append(-n)
+        return n
+
+    @workflow
+    async def wf(ctx):
+        try:
+            await shaky(1)
+        except ExecutionError:
+            pass
+        return await shaky(1), await plain(1)
+
+    await wf.run()
+    await wf.run()
+    assert calls == [1, 1, -1, -1]
+
+
+def test_a_decorated_task_is_an_instance_of_task():
+    @task
+    async def one():
+        return 1
+
+    @task.with_options(name="two")
+    def two():
+        return 2
+
+    assert isinstance(one, task) and isinstance(two, task) and isinstance(one, Task)
+    assert not isinstance(lambda: 1, task)
