@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
 import warnings
 from datetime import UTC, datetime
@@ -17,9 +18,10 @@ from decimal import Decimal
 import pytest
 from pydantic import BaseModel
 
-from flux import ExecutionContext, Task, task, workflow
+from flux import ExecutionContext, LocalFileStorage, Task, task, workflow
 from flux.domain.events import ExecutionEventType as T
 from flux.errors import ExecutionError, ExecutionTimeoutError, InvalidInputError
+from flux.serialization import decode, encode
 from flux.tasks import Graph, parallel, pause
 
 # 1. typed input that is not plain JSON -----------------------------------------------
@@ -516,3 +518,78 @@ def test_a_decorated_task_is_an_instance_of_task():
 
     assert isinstance(one, task) and isinstance(two, task) and isinstance(one, Task)
     assert not isinstance(lambda: 1, task)
+
+
+# 9. values that are not JSON: pandas, numpy, any value in a file output storage ---------
+
+def test_dataframes_series_and_arrays_round_trip_with_a_readable_preview():
+    pd = pytest.importorskip("pandas")
+    np = pytest.importorskip("numpy")
+    frame = pd.DataFrame({"city": ["Oslo", "Lima"], "temp": [3.5, 19.0],
+                          "when": [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-02")],
+                          "n": pd.array([1, None], dtype="Int64")},
+                         index=pd.Index(["a", "b"], name="key"))
+    series = pd.Series([1, 2, 3], name="count", index=[10, 20, 30])
+    array = np.arange(6, dtype=np.int32).reshape(2, 3)
+
+    stored = json.loads(json.dumps(encode({"frame": frame, "series": series, "array": array,
+                                           "scalar": np.int64(7), "flag": np.bool_(True)})))
+    back = decode(stored)
+
+    pd.testing.assert_frame_equal(back["frame"], frame)
+    pd.testing.assert_series_equal(back["series"], series)
+    assert back["array"].dtype == np.int32 and (back["array"] == array).all()
+    assert back["scalar"] == 7 and type(back["scalar"]) is np.int64
+    assert type(back["flag"]) is np.bool_
+    preview = stored["frame"]["preview"]  # what the execution page shows, line by line
+    assert stored["frame"]["shape"] == [2, 4]
+    assert "city" in preview[0] and any("Oslo" in line for line in preview)
+    assert stored["array"]["v"] == [[0, 1, 2], [3, 4, 5]]
+
+
+async def test_a_dataframe_goes_through_a_workflow_and_its_replay():
+    pd = pytest.importorskip("pandas")
+
+    @task
+    async def load() -> object:
+        return pd.DataFrame({"x": [1, 2, 3]})
+
+    @task
+    async def total(frame) -> int:
+        return int(frame["x"].sum())
+
+    @workflow
+    async def report(ctx):
+        frame = await load()
+        return frame, await total(frame)
+
+    ctx = await report.run()
+    assert ctx.has_succeeded, ctx.error
+    frame, total_value = ctx.output
+    assert total_value == 6 and list(frame["x"]) == [1, 2, 3]
+
+
+async def test_a_file_output_storage_holds_a_value_json_cannot(tmp_path):
+    storage = LocalFileStorage(tmp_path / "outputs")
+
+    @task.with_options(output_storage=storage)
+    async def make() -> object:
+        return _Opaque(3)
+
+    @workflow.with_options(output_storage=storage)
+    async def wf(ctx):
+        value = await make()
+        return value
+
+    ctx = await wf.run()
+    assert ctx.has_succeeded, ctx.error
+    assert isinstance(ctx.output, _Opaque) and ctx.output.n == 3
+    again = await wf.run(execution_id=ctx.execution_id)
+    assert again.output.n == 3
+
+
+class _Opaque:
+    """Not JSON, not a dataclass: only pickle can store it."""
+
+    def __init__(self, n):
+        self.n = n
