@@ -212,7 +212,7 @@ class Task:
         cache_key = self._cache_key(call) if self.cache and run is not None else None
         while True:
             try:
-                result = await self._cached(call, cache_key)
+                result = MISSING if cache_key is None else self._cached(call, cache_key)
                 if result is MISSING:
                     result = await self._invoke(call)
                     if cache_key is not None:
@@ -250,9 +250,7 @@ class Task:
                              ensure_ascii=False)
         return f"{call.name[:200]}_{hashlib.sha256(payload.encode()).hexdigest()[:32]}"
 
-    async def _cached(self, call: _Call, key: str | None) -> Any:
-        if key is None:
-            return MISSING
+    def _cached(self, call: _Call, key: str) -> Any:
         found = call.run.store.cache_get(key)
         return found if found is MISSING else decode(found)
 
