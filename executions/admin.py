@@ -17,7 +17,16 @@ from django.http import HttpRequest
 
 from executions import commands, permissions
 from executions.commands import Actor, Outcome
-from executions.models import Approval, Event, Execution, Secret, Token, Worker, Workflow
+from executions.models import (
+    Approval,
+    Event,
+    Execution,
+    Secret,
+    TaskCache,
+    Token,
+    Worker,
+    Workflow,
+)
 from executions.secrets_store import encrypt, validate_name
 
 
@@ -137,6 +146,14 @@ class WorkerAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     list_display = ("name", "host", "pid", "threads", "started_at", "seen_at")
     search_fields = ("name", "host")
+
+
+@admin.register(TaskCache)
+class TaskCacheAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Results of ``cache=True`` tasks: delete a row to make its task run again."""
+
+    list_display = ("key", "created_at")
+    search_fields = ("key",)
 
 
 @admin.register(Token)

@@ -375,3 +375,15 @@ class Approval(models.Model):
 
     def _execution_loaded(self) -> bool:
         return "execution" in self._state.fields_cache
+
+
+class TaskCache(models.Model):
+    """Results of ``@task.with_options(cache=True)`` tasks, by task name and arguments,
+    kept across executions (``flux.store.Store.cache_get``/``cache_put``)."""
+
+    key = models.CharField(max_length=255, primary_key=True)
+    value = models.JSONField(null=True, blank=True, help_text="The encoded result.")
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -42,13 +42,13 @@ from typing import Any, TypeVar
 from django.db import DatabaseError, IntegrityError, connections, transaction
 
 from executions.dbsync import outside_the_loop
-from executions.models import RECORD_FIELDS, Event, Execution, record_dict
+from executions.models import RECORD_FIELDS, Event, Execution, TaskCache, record_dict
 from executions.signals import events_committed
 from flux.clock import clock
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.errors import ExecutionNotFoundError, LeaseLostError
 from flux.projection import Status
-from flux.store import PROJECTION_FIELDS, ExecutionRecord, Lease, Store
+from flux.store import MISSING, PROJECTION_FIELDS, ExecutionRecord, Lease, Store
 
 
 @dataclass(frozen=True)
@@ -484,6 +484,20 @@ class DjangoStore(Store):
     def list(self, *, status: str | None = None, workflow: str | None = None,
              limit: int = 100) -> list[ExecutionRecord]:
         return self._call(self._list, status, workflow, limit)
+
+    def cache_get(self, key: str) -> Any:
+        return self._call(self._cache_get, key)
+
+    def _cache_get(self, key: str) -> Any:
+        found = TaskCache.objects.using(self.using).filter(pk=key).values_list("value")[:1]
+        return found[0][0] if found else MISSING
+
+    def cache_put(self, key: str, value: Any) -> None:
+        self._call(self._cache_put, key, value)
+
+    def _cache_put(self, key: str, value: Any) -> None:
+        TaskCache.objects.using(self.using).update_or_create(pk=key,
+                                                             defaults={"value": value})
 
     def _list(self, status, workflow, limit):
         rows = Execution.objects.using(self.using).order_by("-created_at", "-id")

@@ -87,8 +87,16 @@ class ExecutionContext(Generic[TInput]):  # noqa: UP046 - docs spell it Executio
 
     @property
     def output(self) -> Any:
-        """The workflow's return value once completed (None before)."""
-        if self._record.status != Status.COMPLETED:
+        """The workflow's return value once completed; once failed, the exception that
+        failed it (as flux-core: an ``ExecutionError`` whose ``inner_exception`` is the
+        cause, an ``ExecutionTimeoutError`` for a timeout), rebuilt from the log; None
+        otherwise. :attr:`error` has the failure as recorded (JSON)."""
+        status = self._record.status
+        if status == Status.FAILED and self._record.error:
+            from flux.serialization import decode_error
+
+            return decode_error(self._record.error)
+        if status != Status.COMPLETED:
             return None
         from flux.output_storage import resolve
 

@@ -289,8 +289,11 @@ class Engine:
         except ExecutionSuspended as s:
             pending = run.index.pending_pauses()
             if pending or s.reason == "paused":
+                first = (pending[0].paused or {}) if pending else {}
                 run.emit(T.WORKFLOW_PAUSED, rec.workflow, rec.id,
-                           {"pauses": [p.name for p in pending]}, durable=True)
+                         {"pauses": [p.name for p in pending],
+                          "name": pending[0].name if pending else None,
+                          "output": first.get("output")}, durable=True)
             else:
                 wake = datetime.fromtimestamp(s.wake_at or 0, UTC).isoformat()
                 run.emit(T.WORKFLOW_SLEEPING, rec.workflow, rec.id, {"wake_at": wake},
@@ -375,9 +378,16 @@ class Engine:
 
     def _decide(self, run: Run, pause: TaskRecord, input: Any, *, approved: bool,
                 actor: str | None, comment: str | None) -> None:
-        value = {"input": encode(input, "the resume input"), "approved": approved,
-                 "actor": actor, "comment": comment}
-        run.emit(T.TASK_RESUMED, pause.name, pause.id, value, pause.parent_id)
+        encoded = encode(input, "the resume input")
+        value = {"input": encoded, "approved": approved, "actor": actor, "comment": comment,
+                 "name": pause.name}
+        run.holding = True  # both in one append: the first alone would end the lease
+        try:
+            if approved:  # flux-core's event: its value is the resume input
+                run.emit(T.WORKFLOW_RESUMING, run.record.workflow, run.record.id, encoded)
+            run.emit(T.TASK_RESUMED, pause.name, pause.id, value, pause.parent_id)
+        finally:
+            run.holding = False
 
     def request_retry(self, execution_id: str, *, actor: str | None = None) -> ExecutionRecord:
         """Queue a failed execution to run again from its last successful state."""

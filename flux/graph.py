@@ -2,11 +2,14 @@
 
 A node runs once every node with an edge into it has finished (run or been
 skipped) and at least one of those edges is *active*: its source ran and its
-condition (if any) holds for the source's output. A node with incoming edges
-but none active is skipped. The start node receives the graph's input; a
-node with one active incoming edge receives that upstream output; a node
-with several receives a dict ``{upstream node: output}``. Independent
-branches run concurrently.
+condition (if any: a function or an async function) holds for the source's
+output. A node with incoming edges but none active is skipped. The start node
+receives the graph's input; a node with one active incoming edge receives
+that upstream output; a node with several receives their outputs as
+positional arguments in the order its edges were added (``join(left,
+right)`` after ``add_edge("l", "join")``, ``add_edge("r", "join")``), or, when
+its task takes exactly one parameter, the dict ``{upstream node: output}``.
+Independent branches run concurrently.
 
 The result: the output of the one end node that ran, or a dict ``{end node:
 output}`` when several ran, or None when none did.
@@ -22,7 +25,7 @@ import ast
 import asyncio
 import inspect
 import textwrap
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +49,7 @@ class Node:
 class Edge:
     source: str
     target: str
-    condition: Callable[[Any], bool] | None = None
+    condition: Callable[[Any], bool | Awaitable[bool]] | None = None
 
     @property
     def condition_text(self) -> str | None:
@@ -80,7 +83,7 @@ class Graph:
         return self
 
     def add_edge(self, source: str, target: str,
-                 condition: Callable[[Any], bool] | None = None) -> Graph:
+                 condition: Callable[[Any], bool | Awaitable[bool]] | None = None) -> Graph:
         self.edges.append(Edge(source, target, condition))
         return self
 
@@ -215,7 +218,8 @@ class Graph:
             async def run_graph(input: Any = None) -> Any:
                 return await graph._run(input)
 
-            self._task = Task(run_graph, name=f"graph_{self.name}", register=False)
+            literal = self.name.replace("{", "{{").replace("}", "}}")  # not a template
+            self._task = Task(run_graph, name=f"graph_{literal}", register=False)
         return self._task(input)
 
     async def _run(self, input: Any) -> Any:
@@ -241,7 +245,7 @@ class Graph:
             return n not in state and all(state.get(e.source) in ("done", "skipped")
                                           for e in incoming[n])
 
-        def schedule() -> None:
+        async def schedule() -> None:
             progress = True
             while progress and error is None:
                 progress = False
@@ -250,15 +254,12 @@ class Graph:
                         continue
                     progress = True
                     if n == self.start:
-                        value, active = input, True
+                        upstream, active = {n: input}, True
                     else:
-                        active_edges = [e for e in incoming[n]
-                                        if state[e.source] == "done" and self._holds(e, outputs)]
-                        active = bool(active_edges)
-                        if len(active_edges) == 1:
-                            value = outputs[active_edges[0].source]
-                        else:
-                            value = {e.source: outputs[e.source] for e in active_edges}
+                        upstream = {e.source: outputs[e.source] for e in incoming[n]
+                                    if state[e.source] == "done"
+                                    and await self._holds(e, outputs)}
+                        active = bool(upstream)
                     if not active:
                         state[n] = "skipped"
                         if run is not None and (graph_id, n) not in run.index.skipped:
@@ -268,13 +269,13 @@ class Graph:
                     state[n] = "running"
                     token = current_node.set(n)
                     try:
-                        call = _call_node(self.nodes[n].action, value)
+                        call = _call_node(self.nodes[n].action, upstream)
                     finally:
                         current_node.reset(token)
                     running[asyncio.ensure_future(call)] = n
 
         try:
-            schedule()
+            await schedule()
             while running:
                 done, _ = await asyncio.wait(list(running), return_when=asyncio.FIRST_COMPLETED)
                 for f in done:
@@ -294,7 +295,7 @@ class Graph:
                     else:
                         state[n] = "stopped"
                         error = error or exc
-                schedule()
+                await schedule()
         except BaseException:
             for f in running:
                 f.cancel()
@@ -312,22 +313,36 @@ class Graph:
             return outputs[reached[0]]
         return {n: outputs[n] for n in reached}
 
-    def _holds(self, edge: Edge, outputs: dict[str, Any]) -> bool:
+    async def _holds(self, edge: Edge, outputs: dict[str, Any]) -> bool:
+        """Whether ``edge``'s condition holds; a sync or an async condition (awaited)."""
         if edge.condition is None:
             return True
         try:
-            return bool(edge.condition(outputs[edge.source]))
+            verdict = edge.condition(outputs[edge.source])
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+            return bool(verdict)
         except Exception as exc:
             raise ExecutionError(
                 exc, f"Condition on edge {edge.source} -> {edge.target} of graph "
                      f"'{self.name}' failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _call_node(action: Any, value: Any) -> Any:
+def _call_node(action: Any, upstream: dict[str, Any]) -> Any:
+    """Call a node's task with its active upstream outputs (``upstream``, in the order the
+    edges were added): none to a task without parameters; one as its argument; several
+    as positional arguments (flux-core's rule), or as the dict ``{upstream node:
+    output}`` to a task that takes exactly one parameter."""
     params = [p for p in action.signature.parameters.values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
               and p.name != "secrets"]
-    return action(value) if params else action()
+    if not params:
+        return action()
+    if len(upstream) == 1:
+        return action(next(iter(upstream.values())))
+    if len(params) == 1 and params[0].kind is not params[0].VAR_POSITIONAL:
+        return action(upstream)
+    return action(*upstream.values())
 
 
 def _jsonable(options: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
+from flux.errors import SerializationError
 from flux.serialization import decode, encode
 
 _STORAGES: dict[str, OutputStorage] = {}
@@ -49,7 +51,13 @@ class InlineOutputStorage(OutputStorage):
 
 
 class LocalFileStorage(OutputStorage):
-    """One JSON file per output under ``path``."""
+    """One file per output under ``path``: JSON when flux can encode the value, else a
+    pickle (any picklable value: a model, a connection-free client object...).
+
+    Pickles are read back with :mod:`pickle`, which runs code named in the file: that
+    is safe because the folder is your own disk, written only by your workflows. Do
+    not point it at a folder others can write to.
+    """
 
     def __init__(self, path: str | os.PathLike, name: str | None = None) -> None:
         self.path = Path(path)
@@ -58,15 +66,25 @@ class LocalFileStorage(OutputStorage):
 
     def store(self, key: str, value: Any) -> Any:
         safe = key.replace("/", "__").replace(":", "_")
-        target = self.path / f"{safe}.json"
+        try:
+            data, suffix = json.dumps(encode(value, f"output {key}")).encode(), ".json"
+        except SerializationError:
+            data, suffix = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), ".pickle"
+        target = self.path / f"{safe}{suffix}"
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(encode(value, f"output {key}")))
+        tmp.write_bytes(data)
         os.replace(tmp, target)
         return {"file": target.name}
 
     def retrieve(self, ref: Any) -> Any:
-        return decode(json.loads((self.path / ref["file"]).read_text()))
+        name = ref["file"]
+        if not isinstance(name, str) or Path(name).name != name:
+            raise ValueError(f"Not a file of this storage: {name!r}")
+        path = self.path / name
+        if path.suffix == ".pickle":
+            return pickle.loads(path.read_bytes())  # noqa: S301 - the user's own disk
+        return decode(json.loads(path.read_text()))
 
 
 def register_storage(storage: OutputStorage) -> None:

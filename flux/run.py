@@ -66,6 +66,9 @@ class Run:
         self.cancel_requested = False
         self.cancel_actor: str | None = None
         self.lost = False
+        #: While True, emit() leaves events in the buffer for the caller's flush (events
+        #: that must be committed together, outside the event loop too).
+        self.holding = False
         self.main: asyncio.Task | None = None
         self.workflow: Workflow | None = None
         self.suspend_sleeps_after = engine.suspend_sleeps_after
@@ -85,7 +88,7 @@ class Run:
         self.buffer.append(event)
         if durable:
             self.flush()
-        elif self._flush_handle is None:
+        elif self._flush_handle is None and not self.holding:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:

@@ -5,7 +5,11 @@ types pass through untouched (the fast path); other supported types become a
 tagged object ``{"$t": <tag>, "v": ...}`` that :func:`decode` turns back into
 the same Python value: datetime, date, time, timedelta, UUID, Decimal, bytes,
 tuple, set, frozenset, enums, dataclasses, pydantic models, dicts whose keys
-are not strings, and floats JSON can't spell (nan, inf).
+are not strings, and floats JSON can't spell (nan, inf). More types come
+through :func:`register_codec`; pandas DataFrames and Series and numpy arrays
+and scalars are registered when pandas or numpy is installed (a DataFrame's
+stored form carries its ``shape`` and a ``preview``, its first rows as text
+lines, for people reading the log). No codec unpickles: a stored value is data.
 
 Errors are stored as ``{"type", "module", "message", "traceback", "cause"}``
 with their whole cause chain, and come back as the same exception class.
@@ -18,9 +22,11 @@ import contextvars
 import dataclasses
 import enum
 import importlib
+import importlib.util
 import math
 import traceback as tb
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -106,6 +112,10 @@ def _encode_other(value: Any, what: str) -> Any:
     dump = getattr(value, "model_dump", None)
     if callable(dump) and hasattr(type(value), "model_validate"):
         return {TAG: "pydantic", "cls": _class_path(type(value)), "v": dump(mode="json")}
+    for klass in type(value).__mro__:
+        codec = _CODECS.get(f"{klass.__module__}:{klass.__qualname__}")
+        if codec is not None:
+            return {TAG: codec[0], **codec[1](value, what)}
     raise SerializationError(what, value)
 
 
@@ -179,6 +189,9 @@ def _decode_tagged(tag: str, data: dict[str, Any]) -> Any:
             return resolver(data["name"]) if resolver is not None else "***"
         case "ref":
             return data  # resolved by the engine (output storage)
+    decoder = _DECODERS.get(tag)
+    if decoder is not None:
+        return decoder(data)
     return {k: decode(x) for k, x in data.items()}
 
 
@@ -188,6 +201,132 @@ def _hashable(value: Any) -> Any:
     if isinstance(value, dict):
         return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
     return value
+
+
+# --- codecs for more types ----------------------------------------------------
+
+#: "module:QualName" of a class -> (tag, encoder); tag -> decoder.
+_CODECS: dict[str, tuple[str, Callable[[Any, str], dict[str, Any]]]] = {}
+_DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {}
+
+
+def register_codec(tag: str, classes: str | type | tuple[str | type, ...],
+                   encoder: Callable[[Any, str], dict[str, Any]],
+                   decoder: Callable[[dict[str, Any]], Any]) -> None:
+    """Store values of ``classes`` (and their subclasses) as ``{"$t": tag, **encoder(value,
+    what)}``; :func:`decode` gives that dict to ``decoder``. A class may be named
+    ``"module:QualName"`` so that registering does not import it. ``encoder`` returns
+    JSON-compatible data (call :func:`encode` for nested values); ``what`` names the
+    value in errors."""
+    for cls in classes if isinstance(classes, tuple) else (classes,):
+        path = cls if isinstance(cls, str) else _class_path(cls)
+        _CODECS[path] = (tag, encoder)
+    _DECODERS[tag] = decoder
+
+
+#: Rows of a DataFrame or Series shown in its stored ``preview``.
+PREVIEW_ROWS = 10
+
+
+def _preview(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def _encode_frame(frame: Any, what: str) -> dict[str, Any]:
+    import json
+
+    split = json.loads(frame.to_json(orient="split", date_format="iso", date_unit="ns",
+                                     double_precision=15))
+    return {"shape": list(frame.shape),
+            "preview": _preview(frame.head(PREVIEW_ROWS).to_string(max_cols=12,
+                                                                    max_colwidth=40)),
+            "columns": split["columns"], "index": split["index"], "data": split["data"],
+            "dtypes": [str(t) for t in frame.dtypes], "columns_dtype": str(frame.columns.dtype),
+            **_index_meta(frame.index)}
+
+
+def _decode_frame(data: dict[str, Any]) -> Any:
+    import pandas as pd
+
+    columns = pd.Index(data["columns"], dtype=data["columns_dtype"])
+    frame = pd.DataFrame(data["data"], columns=columns, index=data["index"])
+    for position, dtype in enumerate(data["dtypes"]):
+        frame.isetitem(position, frame.iloc[:, position].astype(dtype))
+    frame.index = _restore_index(frame.index, data)
+    return frame
+
+
+def _encode_series(series: Any, what: str) -> dict[str, Any]:
+    import json
+
+    split = json.loads(series.to_json(orient="split", date_format="iso", date_unit="ns",
+                                      double_precision=15))
+    return {"name": encode(series.name, what), "shape": list(series.shape),
+            "preview": _preview(series.head(PREVIEW_ROWS).to_string()),
+            "index": split["index"], "data": split["data"], "dtype": str(series.dtype),
+            **_index_meta(series.index)}
+
+
+def _decode_series(data: dict[str, Any]) -> Any:
+    import pandas as pd
+
+    series = pd.Series(data["data"], index=data["index"], name=decode(data["name"]))
+    series = series.astype(data["dtype"])
+    series.index = _restore_index(series.index, data)
+    return series
+
+
+def _index_meta(index: Any) -> dict[str, Any]:
+    return {"index_dtype": str(index.dtype), "index_names": list(index.names)}
+
+
+def _restore_index(index: Any, data: dict[str, Any]) -> Any:
+    index = index.astype(data["index_dtype"])
+    index.names = data["index_names"]
+    return index
+
+
+def _encode_array(array: Any, what: str) -> dict[str, Any]:
+    head = {"dtype": array.dtype.str, "shape": list(array.shape)}
+    if array.dtype.kind not in "cVO":
+        try:
+            return {**head, "v": encode(array.tolist(), what)}
+        except SerializationError:
+            pass
+    if array.dtype.kind == "O":
+        return {**head, "v": encode(array.tolist(), what)}
+    return {**head, "bytes": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def _decode_array(data: dict[str, Any]) -> Any:
+    import numpy as np
+
+    dtype = np.dtype(data["dtype"])
+    if "bytes" in data:
+        return np.frombuffer(base64.b64decode(data["bytes"]), dtype=dtype).reshape(
+            data["shape"]).copy()
+    return np.array(decode(data["v"]), dtype=dtype).reshape(data["shape"])
+
+
+def _encode_scalar(value: Any, what: str) -> dict[str, Any]:
+    return {"dtype": value.dtype.str, "v": encode(value.item(), what)}
+
+
+def _decode_scalar(data: dict[str, Any]) -> Any:
+    import numpy as np
+
+    return np.dtype(data["dtype"]).type(decode(data["v"]))
+
+
+if importlib.util.find_spec("numpy") is not None:
+    register_codec("ndarray", "numpy:ndarray", _encode_array, _decode_array)
+    register_codec("numpy", "numpy:generic", _encode_scalar, _decode_scalar)
+if importlib.util.find_spec("pandas") is not None:
+    # pandas 3 names its classes' module "pandas"; earlier versions the defining module.
+    register_codec("dataframe", ("pandas:DataFrame", "pandas.core.frame:DataFrame"),
+                   _encode_frame, _decode_frame)
+    register_codec("series", ("pandas:Series", "pandas.core.series:Series"),
+                   _encode_series, _decode_series)
 
 
 # --- errors -----------------------------------------------------------------

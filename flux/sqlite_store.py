@@ -21,7 +21,7 @@ from pathlib import Path
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.errors import ExecutionNotFoundError, LeaseLostError
 from flux.projection import Status
-from flux.store import ExecutionRecord, Lease, Store, merge_cancel_flag
+from flux.store import MISSING, ExecutionRecord, Lease, Store, merge_cancel_flag
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
@@ -63,6 +63,10 @@ CREATE TABLE IF NOT EXISTS events (
     value TEXT,
     time TEXT NOT NULL,
     PRIMARY KEY (execution_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS task_cache (
+    key TEXT PRIMARY KEY,
+    value TEXT
 ) WITHOUT ROWID;
 """
 
@@ -257,6 +261,17 @@ class SQLiteStore(Store):
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC LIMIT ?"
         return [_from_row(r) for r in self._conn().execute(sql, (*args, limit)).fetchall()]
+
+
+    def cache_get(self, key):
+        row = self._conn().execute("SELECT value FROM task_cache WHERE key=?",
+                                   (key,)).fetchone()
+        return MISSING if row is None else json.loads(row[0])
+
+    def cache_put(self, key, value):
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO task_cache (key, value) VALUES (?, ?)",
+                      (key, _dumps(value)))
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -12,6 +12,8 @@ its log plus the lease) and its events. The contract every store honours
   log ordered by ``seq`` (1, 2, 3... no gaps).
 * ``claim`` is a conditional update: one caller wins; the fence counter goes
   up by one on each claim, so an older holder can no longer write.
+* ``cache_get``/``cache_put`` keep the results of ``cache=True`` tasks (encoded
+  JSON by key) across executions; the base class keeps them in the process.
 
 Stores are synchronous and fast (a commit); the engine calls them inline.
 """
@@ -76,6 +78,10 @@ class Lease:
     fence: int
 
 
+#: What ``Store.cache_get`` returns for a key it does not hold (a cached None is None).
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+
+
 class Store(ABC):
     """The storage interface of the engine. See the module docstring for the contract."""
 
@@ -138,6 +144,14 @@ class Store(ABC):
         now = time.time() if now is None else now
         return [r for r in self.list(status=Status.RUNNING, limit=10_000)
                 if r.lease_owner and (r.lease_expires or 0) < now][:limit]
+
+    def cache_get(self, key: str) -> Any:
+        """The encoded result cached under ``key`` (a ``cache=True`` task), or MISSING."""
+        return self.__dict__.get("_task_cache", {}).get(key, MISSING)
+
+    def cache_put(self, key: str, value: Any) -> None:
+        """Cache the encoded result ``value`` under ``key`` (replacing any)."""
+        self.__dict__.setdefault("_task_cache", {})[key] = copy.deepcopy(value)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the calling thread's resources (its connection, if any): a thread

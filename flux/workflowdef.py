@@ -118,11 +118,8 @@ class Workflow:
         schema = self.input_schema()
         if not schema:
             return
-        from flux.serialization import encode
-
-        try:
-            plain = encode(value, f"the input of workflow '{self.name}'")
-        except Exception:
+        plain = _json_form(value)
+        if plain is _UNSET:
             return  # not storable: create() reports that, naming the type
         if self._validator is None or self._validator.schema is not schema:
             import jsonschema
@@ -200,6 +197,29 @@ class Workflow:
 
     def __repr__(self) -> str:
         return f"<Workflow {self.name}>"
+
+
+def _json_form(value: Any) -> Any:
+    """``value`` as JSON spells it, the form a JSON schema describes: a tuple or set is
+    an array, a datetime, UUID or Decimal a string, a dataclass or model an object, a
+    dict's int keys strings (pydantic's JSON mode, the rules its derived schemas follow).
+    Not flux's stored form: a tagged ``{"$t": "tuple"}`` would fail the schema of the
+    very type it encodes. ``_UNSET`` when the value has no JSON form."""
+    if type(value) in (str, int, float, bool, type(None)):
+        return value
+    try:
+        from pydantic_core import to_jsonable_python
+    except ImportError:  # pragma: no cover - pydantic comes with django-ninja
+        from flux.serialization import encode
+
+        try:
+            return encode(value)
+        except Exception:
+            return _UNSET
+    try:
+        return to_jsonable_python(value)
+    except Exception:
+        return _UNSET
 
 
 class _WorkflowDecorator:

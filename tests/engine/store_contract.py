@@ -17,7 +17,7 @@ import pytest
 from flux.domain.events import ExecutionEvent, ExecutionEventType as T
 from flux.errors import ExecutionNotFoundError, LeaseLostError
 from flux.projection import Status, apply
-from flux.store import ExecutionRecord, Store
+from flux.store import MISSING, ExecutionRecord, Store
 
 
 def new_record(execution_id: str = "exec-1", **kw) -> ExecutionRecord:
@@ -168,3 +168,12 @@ class StoreContract:
         for t in threads:
             t.join()
         assert len(wins) == 1
+
+    def test_it_caches_task_results_by_key_a_cached_none_included(self, store):
+        assert store.cache_get("double_abc") is MISSING
+        store.cache_put("double_abc", {"$t": "tuple", "v": [1, "a"]})
+        store.cache_put("nothing_abc", None)
+        assert store.cache_get("double_abc") == {"$t": "tuple", "v": [1, "a"]}
+        assert store.cache_get("nothing_abc") is None
+        store.cache_put("double_abc", 2)  # replaced
+        assert store.cache_get("double_abc") == 2

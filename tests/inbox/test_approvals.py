@@ -92,7 +92,7 @@ def test_approving_resumes_the_run_with_the_validated_input(people, sent):
     assert sent == [item.execution_id, item.execution_id]  # started, then resumed
     resumed = Event.objects.get(execution_id=item.execution_id, type="TASK_RESUMED")
     assert resumed.value == {"input": {"carrier": "dhl", "express": True}, "approved": True,
-                             "actor": "alice", "comment": "looks good"}
+                             "actor": "alice", "comment": "looks good", "name": "ship"}
     ex = finish(item)
     assert ex.status == Status.COMPLETED
     assert ex.output == {"shipped": {"carrier": "dhl", "express": True}, "total": 20}
