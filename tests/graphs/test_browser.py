@@ -33,15 +33,28 @@ def log_in(browser, base: str, username: str):
 
 
 def connect(page, source: str, target: str) -> None:
-    """Drag from the source node's bottom handle to the target node's top handle."""
+    """Drag from the source node's bottom handle to the target node's top handle.
+
+    On a loaded machine the browser can miss a fast drag's end (no edge appears), as a
+    person's quick drag sometimes does: then drag again, more slowly."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     start = page.get_by_test_id(f"node-{source}").locator(".react-flow__handle-bottom")
     end = page.get_by_test_id(f"node-{target}").locator(".react-flow__handle-top")
-    a, b = start.bounding_box(), end.bounding_box()
-    page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=12)
-    page.mouse.up()
-    page.get_by_test_id(f"edge-{source}-{target}").wait_for(state="attached")
+    edge = page.get_by_test_id(f"edge-{source}-{target}")
+    for attempt in range(3):
+        a, b = start.bounding_box(), end.bounding_box()
+        page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2,
+                        steps=12 * (attempt + 1))
+        page.mouse.up()
+        try:
+            edge.wait_for(state="attached", timeout=4_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    edge.wait_for(state="attached")
 
 
 def click_edge(page, source: str, target: str) -> None:
