@@ -38,6 +38,7 @@ from flux.errors import (
     WorkflowNotFoundError,
 )
 from flux.projection import Status
+from flux.registry import registry, resolvers
 from flux.replay import TaskRecord
 from flux.run import Run, current_node, current_run, current_task, failed_tasks_of
 from flux.serialization import SECRET_RESOLVER, decode, encode, encode_error
@@ -132,8 +133,6 @@ class Engine:
 
     def workflow_for(self, name: str, record: ExecutionRecord | None = None) -> Workflow:
         """The workflow called ``name``: the registry, then the resolvers."""
-        from flux.workflowdef import registry, resolvers
-
         reg = self._registry if self._registry is not None else registry
         found = reg.get(name)
         if found is None:

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flux.batch import merge_suspensions
 from flux.errors import (
     ExecutionCancelled,
     ExecutionError,
@@ -288,8 +289,6 @@ class Graph:
                                     asyncio.CancelledError):
                         raise exc
                     elif isinstance(exc, ExecutionSuspended):
-                        from flux.tasks import merge_suspensions
-
                         state[n] = "stopped"
                         suspended = merge_suspensions(suspended, exc)
                     else:

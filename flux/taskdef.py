@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from flux.batch import parallel
 from flux.domain.events import ExecutionEventType as T
 from flux.errors import ExecutionError, ExecutionTimeoutError, RetryError, SerializationError
 from flux.output_storage import OutputStorage
@@ -151,8 +152,6 @@ class Task:
         calls still running; ``max_concurrent=N`` runs at most N at once;
         ``raise_on_error=False`` puts None in a failed item's slot.
         """
-        from flux.tasks import parallel
-
         return parallel(*(self(item) for item in items), max_concurrent=max_concurrent,
                         raise_on_error=raise_on_error)
 

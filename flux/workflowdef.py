@@ -12,18 +12,12 @@ from flux import config
 from flux.context import ExecutionContext
 from flux.errors import InvalidInputError
 from flux.output_storage import OutputStorage
+from flux.registry import registry, resolvers
 from flux.store import ExecutionRecord, Store
 
+__all__ = ["Workflow", "registry", "resolvers", "workflow"]
+
 _UNSET = object()
-
-#: Every workflow defined in this process, by name.
-registry: dict[str, Workflow] = {}
-
-#: Functions ``(name, record) -> Workflow | None`` asked for names the registry lacks
-#: (``record`` is the execution's ExecutionRecord, or None when starting one). The
-#: Django runtime adds one that builds workflows from graphs saved in the editor,
-#: pinned to the version an execution started with.
-resolvers: list[Callable[[str, Any], Workflow | None]] = []
 
 _OPTION_NAMES = ("name", "secret_requests", "output_storage", "durable",
                  "recover_on_worker_loss", "max_recovery_attempts", "description",

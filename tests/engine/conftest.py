@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import flux.config
+import flux.registry
 import flux.taskdef
 import flux.workflowdef
 from flux.secrets import DictSecretProvider
@@ -15,12 +16,14 @@ from flux.store import MemoryStore
 def store(monkeypatch):
     """Each test gets an empty in-memory store as the engine's default (and no
     workflow resolvers a web app may have installed in this process)."""
-    monkeypatch.setattr(flux.workflowdef, "resolvers", [])
+    installed = list(flux.registry.resolvers)
+    flux.registry.resolvers.clear()
     flux.config.reset()
     store = MemoryStore()
     flux.config.configure(store=store, secrets=DictSecretProvider({"API_KEY": "s3cr3t-key"}))
     yield store
     flux.config.reset()
+    flux.registry.resolvers[:] = installed
 
 
 @pytest.fixture
