@@ -7,10 +7,10 @@ these schemas document them in the OpenAPI schema and check them on the way out.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, create_model
+from pydantic import ConfigDict, TypeAdapter, create_model
 
 from flux import store as flux_store
 
@@ -23,6 +23,72 @@ class Error(Schema):
 
 ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: Error}
 MUTATION_ERRORS = {**ERRORS, 409: Error, 413: Error}
+
+
+class Documented:
+    """``Annotated[Any, Documented(T)]``: any JSON is accepted, the schema shows ``T``."""
+
+    def __init__(self, shape: Any) -> None:
+        self.shape = shape
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> Any:
+        return handler(TypeAdapter(self.shape).core_schema)
+
+
+class NodeOptions(Schema):
+    model_config = ConfigDict(extra="allow")
+
+    retry_max_attempts: int | None = None
+    retry_delay: float | None = None
+    retry_backoff: float | None = None
+    timeout: float | None = None
+
+
+class GraphNode(Schema):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    task: str
+    options: NodeOptions = Field(default_factory=NodeOptions)
+
+
+class GraphEdge(Schema):
+    source: str
+    target: str
+    condition: str | None = Field(None, description="A CEL expression over the upstream "
+                                                    "output, bound as `result`.")
+
+
+class Point(Schema):
+    x: float
+    y: float
+
+
+class GraphDefinition(Schema):
+    """A graph definition: what the view draws and the editor edits."""
+
+    name: str
+    description: str = ""
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    start: str | None
+    end: list[str]
+    layout: dict[str, Point] | None = Field(None, description="Where the editor draws "
+                                                              "each node.")
+
+
+class Failure(Schema):
+    """Why an execution (or a task) failed: ``flux.serialization.encode_error``'s shape."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="The exception's class name, e.g. ValueError.")
+    module: str | None = None
+    message: str
+    args: list[str | int | float | bool | None] | None = None
+    attrs: dict[str, str | int | float | bool | None] | None = None
+    traceback: str | None = None
+    cause: Failure | None = Field(None, description="The error that caused it.")
 
 
 #: What the public fields mean, where their names do not say it.
@@ -64,6 +130,9 @@ _ExecutionFields = create_model(
 class Execution(_ExecutionFields):
     model_config = ConfigDict(extra="allow")
 
+    error: Annotated[Any, Documented(Failure | None)] = Field(
+        description=_DESCRIPTIONS["error"])
+
     workflow_version: str | None = Field(None, description="Short sha of the workflow's "
                                                            "source it started with.")
 
@@ -79,6 +148,16 @@ class Event(Schema):
     time: str
 
 
+class WorkflowOptions(Schema):
+    model_config = ConfigDict(extra="allow")
+
+    durable: bool | None = None
+    recover_on_worker_loss: bool | None = None
+    max_recovery_attempts: int | None = None
+    secret_requests: list[str] | None = None
+    output_storage: str | None = None
+
+
 class WorkflowSummary(Schema):
     model_config = ConfigDict(extra="allow")
 
@@ -87,7 +166,7 @@ class WorkflowSummary(Schema):
     module: str
     version: str
     input_schema: Any = None
-    options: dict[str, Any]
+    options: Annotated[Any, Documented(WorkflowOptions)]
     is_active: bool
 
 
@@ -100,7 +179,8 @@ class WorkflowStats(Schema):
 
 
 class WorkflowDetail(WorkflowSummary):
-    graphs: list[Any]
+    graphs: Annotated[Any, Documented(list[GraphDefinition])] = Field(
+        description="The Graphs its code uses, as the dashboard draws them.")
     stats: WorkflowStats
 
 

@@ -55,7 +55,8 @@ class BulkIn(Schema):
     comment: str | None = None
 
 
-@router.get("/", response={200: list[ApprovalOut], **ERRORS}, summary="List approvals")
+@router.get("/", response={200: list[ApprovalOut], **ERRORS}, by_alias=True,
+            summary="List approvals")
 @paginate(KeysetPagination, item=Approval.to_dict)
 @api_requires(APPROVE)
 def list_approvals(request: HttpRequest, query: Query[ListQuery]) -> QuerySet[Approval]:
@@ -79,7 +80,7 @@ def list_approvals(request: HttpRequest, query: Query[ListQuery]) -> QuerySet[Ap
     return rows.order_by("-requested_at", "-id")
 
 
-@router.get("/{int:approval_id}", response={200: ApprovalDetail, **ERRORS},
+@router.get("/{int:approval_id}", response={200: ApprovalDetail, **ERRORS}, by_alias=True,
             summary="Read an approval")
 @api_requires(APPROVE)
 def get_approval(request: HttpRequest, approval_id: int) -> dict[str, Any]:
@@ -99,7 +100,7 @@ def _decide(request: HttpRequest, approval_id: int, payload: DecisionIn | None,
 
 
 @router.post("/{int:approval_id}/approve", response={200: ApprovalOut, **MUTATION_ERRORS},
-             summary="Approve (answers the pause with `input`)")
+             by_alias=True, summary="Approve (answers the pause with `input`)")
 @api_requires(APPROVE)
 def approve(request: HttpRequest, approval_id: int,
             payload: DecisionIn | None = Body(None)) -> dict[str, Any]:  # noqa: B008
@@ -109,7 +110,7 @@ def approve(request: HttpRequest, approval_id: int,
 
 
 @router.post("/{int:approval_id}/reject", response={200: ApprovalOut, **MUTATION_ERRORS},
-             summary="Reject (raises RejectedError at the pause)")
+             by_alias=True, summary="Reject (raises RejectedError at the pause)")
 @api_requires(APPROVE)
 def reject(request: HttpRequest, approval_id: int,
            payload: DecisionIn | None = Body(None)) -> dict[str, Any]:  # noqa: B008
@@ -117,7 +118,7 @@ def reject(request: HttpRequest, approval_id: int,
     return _decide(request, approval_id, payload, False)
 
 
-@router.post("/bulk", response={200: BulkOut, **MUTATION_ERRORS},
+@router.post("/bulk", response={200: BulkOut, **MUTATION_ERRORS}, by_alias=True,
              summary="Approve or reject many approvals")
 @api_requires(APPROVE)
 def bulk(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
