@@ -49,14 +49,14 @@ class GraphNode(Schema):
 
     id: str
     task: str
-    options: NodeOptions = Field(default_factory=NodeOptions)
+    options: NodeOptions
 
 
 class GraphEdge(Schema):
     source: str
     target: str
-    condition: str | None = Field(None, description="A CEL expression over the upstream "
-                                                    "output, bound as `result`.")
+    condition: str | None = Field(description="A CEL expression over the upstream output, "
+                                              "bound as `result`.")
 
 
 class Point(Schema):
@@ -68,10 +68,10 @@ class GraphDefinition(Schema):
     """A graph definition: what the view draws and the editor edits."""
 
     name: str
-    description: str = ""
+    description: str
     nodes: list[GraphNode]
     edges: list[GraphEdge]
-    start: str | None
+    start: str
     end: list[str]
     layout: dict[str, Point] | None = Field(None, description="Where the editor draws "
                                                               "each node.")
