@@ -117,3 +117,25 @@ def test_a_list_of_dicts_pages_by_its_order(db):
     assert [i["name"] for i in first + second] == ["a", "b", "c", "d"]
     with pytest.raises(BadCursor):
         page(items, 2, "WzFd", order=("name",))  # [1]: not a name
+
+
+def test_the_executions_page_pages_by_duration(db):
+    """The page's "longest first" sort pages on a generated column (a duration)."""
+    from django.http import QueryDict
+
+    from executions.views import filters
+
+    start = timezone.now()
+    for i, seconds in enumerate([5, 1, 5, 3, 0.5]):
+        Execution.objects.create(id=f"d{i}", workflow="w", status="completed",
+                                 created_at=start, started_at=start,
+                                 finished_at=start + timedelta(seconds=seconds))
+    seen, cursor = [], ""
+    while True:
+        f = filters.parse(QueryDict(f"sort=-duration&limit=2&cursor={cursor}"))
+        rows, cursor = filters.page(f)
+        assert f.errors == []
+        seen += [r.pk for r in rows]
+        if cursor is None:
+            break
+    assert seen == ["d2", "d0", "d3", "d1", "d4"]
