@@ -1,8 +1,12 @@
-"""The REST API's request and answer shapes for workflows, executions, events, tokens
-and secrets (DESIGN.md: "An execution as JSON", "An event").
+"""The REST API's request and answer shapes for workflows, executions, events, tokens,
+secrets and approvals, and the graph definition's (DESIGN.md: "An execution as JSON",
+"An event", "An approval as JSON", "A graph definition as JSON").
 
 Answers are built by the models' ``to_dict`` (the same JSON as ``flux … --json``);
-these schemas document them in the OpenAPI schema and check them on the way out.
+these schemas document them in the OpenAPI schema (and through it the front-end's
+generated types, ``scripts/api-types``) and check them on the way out. The execution's
+schema is derived from flux's ``ExecutionRecord`` (its public fields), not written here.
+Lists are ``Paged<Item>`` schemas made by ``executions/pagination.py``.
 """
 
 from __future__ import annotations
