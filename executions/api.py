@@ -8,27 +8,27 @@ started, resumed, retried, re-ran or cancelled, and the rules are every door's.
 Their errors become the API's error answers in ``fluxweb/api.py`` (409 wrong state,
 422 bad input, 413 too large, 404 unknown, 403 not allowed).
 
-Lists answer ``{"items": [...], "next": cursor | null}``: keyset pages, newest
-first for executions (``?cursor=`` is opaque), by ``seq`` for events (``?after=``).
+Lists answer ``{"items": [...], "next": cursor | null}``: keyset pages
+(``executions/pagination.py``), newest first for executions and tokens, by name for
+workflows and secrets, by ``seq`` for events (which also take ``?after=``).
 """
 
 
-import base64
-import binascii
-import json
 import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field as NinjaField, Query, Router, Schema, Status
+from ninja.pagination import paginate
 
 from executions import commands, registry, schemas
 from executions.api_errors import ApiError
 from executions.commands import Actor
-from executions.models import Execution, Secret, Token, Workflow as WorkflowRow
+from executions.models import Event, Execution, Secret, Token, Workflow as WorkflowRow
+from executions.pagination import KeysetPagination
 from executions.permissions import (
     APPROVE,
     CANCEL,
@@ -46,35 +46,12 @@ router = Router(tags=["executions"])
 tokens_router = Router(tags=["tokens"])
 secrets_router = Router(tags=["secrets"])
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
-ERRORS = {400: schemas.Error, 401: schemas.Error, 403: schemas.Error, 404: schemas.Error,
-          422: schemas.Error}
-MUTATION_ERRORS = {**ERRORS, 409: schemas.Error, 413: schemas.Error, 422: schemas.Error}
+ERRORS = schemas.ERRORS
+MUTATION_ERRORS = schemas.MUTATION_ERRORS
 
 
 def actor(request: HttpRequest) -> str:
     return request.user.get_username()
-
-
-# cursors ---------------------------------------------------------------------------
-
-def encode_cursor(*parts: Any) -> str:
-    raw = json.dumps(parts, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, size: int) -> list[Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        parts = json.loads(raw)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        parts = None
-    if not isinstance(parts, list) or len(parts) != size or not all(
-            isinstance(p, str) for p in parts):
-        raise ApiError(400, "The cursor is not one this API gave out: pass the 'next' value "
-                            "of the previous page unchanged.", code="bad_cursor")
-    return parts
 
 
 # workflows -------------------------------------------------------------------------
@@ -93,23 +70,13 @@ def workflow_items() -> list[dict[str, Any]]:
     return [items[name] for name in sorted(items)]
 
 
-class ListParams(Schema):
-    limit: int = NinjaField(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: str | None = NinjaField(None, max_length=500)
-
-
-@router.get("/workflows/", response={200: schemas.WorkflowPage, **ERRORS},
+@router.get("/workflows/", response={200: list[schemas.WorkflowSummary], **ERRORS},
             summary="List workflows")
+@paginate(KeysetPagination, order=("name",))
 @api_requires(VIEW)
-def list_workflows(request: HttpRequest, params: Query[ListParams]):
+def list_workflows(request: HttpRequest):
     """The workflows this deployment can run, by name."""
-    items = workflow_items()
-    if params.cursor:
-        (after,) = decode_cursor(params.cursor, 1)
-        items = [i for i in items if i["name"] > after]
-    page = items[: params.limit]
-    more = len(items) > params.limit
-    return {"items": page, "next": encode_cursor(page[-1]["name"]) if more else None}
+    return workflow_items()
 
 
 STATS_DAYS = 7
@@ -153,7 +120,7 @@ def run_workflow(request: HttpRequest, name: str, body: schemas.RunBody | None =
 
 # executions ------------------------------------------------------------------------
 
-class ExecutionFilters(ListParams):
+class ExecutionFilters(Schema):
     status: str | None = NinjaField(None, description="One status (see Execution.status).")
     workflow: str | None = NinjaField(None, max_length=200)
     since: datetime | None = NinjaField(None, description="Created at or after (ISO 8601).")
@@ -163,11 +130,12 @@ class ExecutionFilters(ListParams):
 get_execution = commands.execution
 
 
-@router.get("/executions/", response={200: schemas.ExecutionPage, **ERRORS},
+@router.get("/executions/", response={200: list[schemas.Execution], **ERRORS},
             summary="List executions, newest first")
+@paginate(KeysetPagination, order=("-created_at", "-id"), item=Execution.to_dict)
 @api_requires(VIEW)
 def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
-    rows = Execution.objects.order_by("-created_at", "-id")
+    rows = Execution.objects.all()
     if params.status:
         if params.status not in RunStatus.ALL:
             raise ApiError(400, f"Unknown status '{params.status}': use one of "
@@ -179,19 +147,7 @@ def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
         rows = rows.filter(created_at__gte=_aware(params.since))
     if params.until:
         rows = rows.filter(created_at__lt=_aware(params.until))
-    if params.cursor:
-        created, pk = decode_cursor(params.cursor, 2)
-        try:
-            moment = datetime.fromisoformat(created)
-        except ValueError:
-            raise ApiError(400, "The cursor is not one this API gave out.",
-                           code="bad_cursor") from None
-        rows = rows.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=pk))
-    page = list(rows[: params.limit + 1])
-    more = len(page) > params.limit
-    page = page[: params.limit]
-    nxt = encode_cursor(page[-1].created_at.isoformat(), page[-1].pk) if more else None
-    return {"items": [e.to_dict() for e in page], "next": nxt}
+    return rows
 
 
 def _aware(value: datetime) -> datetime:
@@ -207,28 +163,16 @@ def get_one(request: HttpRequest, execution_id: str):
 
 class EventParams(Schema):
     after: int = NinjaField(0, ge=0, description="Only events with a greater seq.")
-    limit: int = NinjaField(500, ge=1, le=1000)
-    cursor: str | None = NinjaField(None, max_length=500)
 
 
-@router.get("/executions/{execution_id}/events", response={200: schemas.EventPage, **ERRORS},
+@router.get("/executions/{execution_id}/events", response={200: list[schemas.Event], **ERRORS},
             summary="An execution's events, by seq")
+@paginate(KeysetPagination, order=("seq",), item=Event.to_dict, default=500, maximum=1000)
 @api_requires(VIEW)
 def list_events(request: HttpRequest, execution_id: str, params: Query[EventParams]):
     """Ordered by ``seq`` (1, 2, 3… no gaps). ``?after=SEQ`` gives the events after the
     last one you have; ``next`` is the cursor of the following page."""
-    execution = get_execution(execution_id)
-    after = params.after
-    if params.cursor:
-        (value,) = decode_cursor(params.cursor, 1)
-        if not value.isdigit():
-            raise ApiError(400, "The cursor is not one this API gave out.", code="bad_cursor")
-        after = max(after, int(value))
-    rows = list(execution.events.filter(seq__gt=after).order_by("seq")[: params.limit + 1])
-    more = len(rows) > params.limit
-    rows = rows[: params.limit]
-    return {"items": [e.to_dict() for e in rows],
-            "next": encode_cursor(str(rows[-1].seq)) if more else None}
+    return get_execution(execution_id).events.filter(seq__gt=params.after)
 
 
 @router.post("/executions/{execution_id}/cancel",
@@ -285,23 +229,16 @@ def _authenticated(request: HttpRequest) -> None:
         raise NotAuthenticated("Log in or send a token.")
 
 
-@tokens_router.get("/tokens/", response={200: schemas.TokenPage, **ERRORS},
+@tokens_router.get("/tokens/", response={200: list[schemas.TokenOut], **ERRORS},
                    summary="Your API tokens (everyone's with the manage_tokens permission)")
-def list_tokens(request: HttpRequest, params: Query[ListParams]):
+@paginate(KeysetPagination, order=("-id",), item=Token.to_dict)
+def list_tokens(request: HttpRequest):
+    """Newest first."""
     _authenticated(request)
-    rows = Token.objects.select_related("user").order_by("-id")
+    rows = Token.objects.select_related("user")
     if not allowed(request.user, MANAGE_TOKENS):
         rows = rows.filter(user=request.user)
-    if params.cursor:
-        (last,) = decode_cursor(params.cursor, 1)
-        if not last.isdigit():
-            raise ApiError(400, "The cursor is not one this API gave out.", code="bad_cursor")
-        rows = rows.filter(id__lt=int(last))
-    page = list(rows[: params.limit + 1])
-    more = len(page) > params.limit
-    page = page[: params.limit]
-    return {"items": [t.to_dict() for t in page],
-            "next": encode_cursor(str(page[-1].pk)) if more else None}
+    return rows
 
 
 @tokens_router.post("/tokens/", response={201: schemas.TokenCreated, **MUTATION_ERRORS},
@@ -327,19 +264,12 @@ def revoke_token(request: HttpRequest, token_id: int):
 
 # secrets (names only: values go in, never out) ------------------------------------
 
-@secrets_router.get("/secrets/", response={200: schemas.SecretPage, **ERRORS},
-                    summary="Secret names (never values)")
+@secrets_router.get("/secrets/", response={200: list[schemas.SecretOut], **ERRORS},
+                    summary="Secret names (never values), by name")
+@paginate(KeysetPagination, order=("name",), item=Secret.to_dict)
 @api_requires(MANAGE_SECRETS)
-def list_secrets(request: HttpRequest, params: Query[ListParams]):
-    rows = Secret.objects.order_by("name")
-    if params.cursor:
-        (last,) = decode_cursor(params.cursor, 1)
-        rows = rows.filter(name__gt=last)
-    page = list(rows[: params.limit + 1])
-    more = len(page) > params.limit
-    page = page[: params.limit]
-    return {"items": [s.to_dict() for s in page],
-            "next": encode_cursor(page[-1].name) if more else None}
+def list_secrets(request: HttpRequest):
+    return Secret.objects.all()
 
 
 @secrets_router.put("/secrets/{name}", response={200: schemas.SecretOut, **MUTATION_ERRORS},

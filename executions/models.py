@@ -10,12 +10,12 @@ only writer of executions and events.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models
 
 from executions.markup import render_markdown
+from flux import store as flux_store
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.projection import Status
 from flux.store import ExecutionRecord
@@ -57,13 +57,9 @@ class Workflow(models.Model):
         }
 
 
-#: Fields of Execution that mirror ExecutionRecord one to one (``parent`` aside).
-RECORD_FIELDS = (
-    "id", "workflow", "input", "status", "output", "error", "created_at", "started_at",
-    "finished_at", "recovery_attempts", "max_recovery_attempts", "recover_on_worker_loss",
-    "durable", "last_seq", "lease_owner", "lease_expires", "fence", "cancel_requested",
-    "cancel_actor", "wake_at", "worker", "actor", "meta",
-)
+#: Fields of Execution that mirror ExecutionRecord's one to one (``parent`` aside: the
+#: record's ``parent_id``); tests/web/test_models.py checks the model has each.
+RECORD_FIELDS = tuple(name for name in flux_store.RECORD_FIELDS if name != "parent_id")
 
 
 class Execution(models.Model):
@@ -166,29 +162,7 @@ class Execution(models.Model):
 
 def record_dict(rec: ExecutionRecord, **extra: Any) -> dict[str, Any]:
     """The public JSON shape of an execution, from an ExecutionRecord."""
-    out = {
-        "id": rec.id,
-        "workflow": rec.workflow,
-        "status": rec.status,
-        "input": rec.input,
-        "output": rec.output,
-        "error": rec.error,
-        "created_at": _iso(rec.created_at),
-        "started_at": _iso(rec.started_at),
-        "finished_at": _iso(rec.finished_at),
-        "recovery_attempts": rec.recovery_attempts,
-        "max_recovery_attempts": rec.max_recovery_attempts,
-        "recover_on_worker_loss": rec.recover_on_worker_loss,
-        "durable": rec.durable,
-        "parent_id": rec.parent_id,
-        "last_seq": rec.last_seq,
-        "cancel_requested": rec.cancel_requested,
-        "wake_at": _iso(rec.wake_at),
-        "worker": rec.worker,
-        "actor": rec.actor,
-    }
-    out.update(extra)
-    return out
+    return {**rec.to_json(), **extra}
 
 
 class Event(models.Model):
@@ -235,12 +209,7 @@ class Event(models.Model):
         }
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
+_iso = flux_store.iso_time
 
 
 class Worker(models.Model):

@@ -1,16 +1,22 @@
-"""The REST API's request and answer shapes for workflows, executions, events, tokens
-and secrets (DESIGN.md: "An execution as JSON", "An event").
+"""The REST API's request and answer shapes for workflows, executions, events, tokens,
+secrets and approvals, and the graph definition's (DESIGN.md: "An execution as JSON",
+"An event", "An approval as JSON", "A graph definition as JSON").
 
 Answers are built by the models' ``to_dict`` (the same JSON as ``flux … --json``);
-these schemas document them in the OpenAPI schema and check them on the way out.
+these schemas document them in the OpenAPI schema (and through it the front-end's
+generated types, ``scripts/api-types``) and check them on the way out. The execution's
+schema is derived from flux's ``ExecutionRecord`` (its public fields), not written here.
+Lists are ``Paged<Item>`` schemas made by ``executions/pagination.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, TypeAdapter, create_model
+
+from flux import store as flux_store
 
 
 class Error(Schema):
@@ -19,38 +25,120 @@ class Error(Schema):
     errors: list[Any] | None = None
 
 
-class Page(Schema):
-    next: str | None = Field(description="Pass as ?cursor= for the next page; null at the end.")
+ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: Error}
+MUTATION_ERRORS = {**ERRORS, 409: Error, 413: Error}
 
 
-class Execution(Schema):
+class Documented:
+    """``Annotated[Any, Documented(T)]``: any JSON is accepted, the schema shows ``T``."""
+
+    def __init__(self, shape: Any) -> None:
+        self.shape = shape
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> Any:
+        return handler(TypeAdapter(self.shape).core_schema)
+
+
+class NodeOptions(Schema):
+    model_config = ConfigDict(extra="allow")
+
+    retry_max_attempts: int | None = None
+    retry_delay: float | None = None
+    retry_backoff: float | None = None
+    timeout: float | None = None
+
+
+class GraphNode(Schema):
     model_config = ConfigDict(extra="allow")
 
     id: str
-    workflow: str
-    workflow_version: str | None = None
-    status: str = Field(description="created, queued, running, paused, sleeping, interrupted, "
-                                    "completed, failed, cancelling or cancelled")
-    input: Any = None
-    output: Any = None
-    error: Any = None
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
-    recovery_attempts: int
-    max_recovery_attempts: int
-    recover_on_worker_loss: bool
-    durable: bool
-    parent_id: str | None
-    last_seq: int
-    cancel_requested: bool
-    wake_at: str | None
-    worker: str | None
-    actor: str | None = Field(description="Who started it (a username).")
+    task: str
+    options: NodeOptions
 
 
-class ExecutionPage(Page):
-    items: list[Execution]
+class GraphEdge(Schema):
+    source: str
+    target: str
+    condition: str | None = Field(description="A CEL expression over the upstream output, "
+                                              "bound as `result`.")
+
+
+class Point(Schema):
+    x: float
+    y: float
+
+
+class GraphDefinition(Schema):
+    """A graph definition: what the view draws and the editor edits."""
+
+    name: str
+    description: str
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    start: str
+    end: list[str]
+    layout: dict[str, Point] | None = Field(None, description="Where the editor draws "
+                                                              "each node.")
+
+
+class Failure(Schema):
+    """Why an execution (or a task) failed: ``flux.serialization.encode_error``'s shape."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="The exception's class name, e.g. ValueError.")
+    module: str | None = None
+    message: str
+    args: list[str | int | float | bool | None] | None = None
+    attrs: dict[str, str | int | float | bool | None] | None = None
+    traceback: str | None = None
+    cause: Failure | None = Field(None, description="The error that caused it.")
+
+
+#: What the public fields mean, where their names do not say it.
+_DESCRIPTIONS = {
+    "status": "created, queued, running, paused, sleeping, interrupted, completed, failed, "
+              "cancelling or cancelled",
+    "input": "The workflow's input (encoded JSON).",
+    "output": "The workflow's result once completed (encoded JSON).",
+    "error": "Why it failed: {type, message, ...}, or null.",
+    "parent_id": "The execution this one re-runs.",
+    "actor": "Who started it (a username).",
+    "worker": "The worker running it (host:pid).",
+    "wake_at": "When a sleeping execution wakes.",
+}
+
+
+def _api_type(name: str) -> Any:
+    """A record field's type in the JSON: times are ISO 8601 strings."""
+    hint = flux_store.field_type(name)
+    if flux_store.field_kind(name) == "time":
+        optional = type(None) in getattr(hint, "__args__", ())
+        return str | None if optional else str
+    return hint
+
+
+def _record_field(name: str) -> tuple[Any, Any]:
+    extra = {"format": "date-time"} if flux_store.field_kind(name) == "time" else None
+    return (_api_type(name), Field(..., description=_DESCRIPTIONS.get(name),
+                                   json_schema_extra=extra))
+
+
+#: An execution as JSON (DESIGN.md): the public fields of flux's ExecutionRecord (the one
+#: definition, ``flux/store.py``), each always present, plus what the web app adds.
+_ExecutionFields = create_model(
+    "ExecutionFields", __base__=Schema,
+    **{name: _record_field(name) for name in flux_store.PUBLIC_FIELDS})
+
+
+class Execution(_ExecutionFields):
+    model_config = ConfigDict(extra="allow")
+
+    error: Annotated[Any, Documented(Failure | None)] = Field(
+        description=_DESCRIPTIONS["error"])
+
+    workflow_version: str | None = Field(None, description="Short sha of the workflow's "
+                                                           "source it started with.")
 
 
 class Event(Schema):
@@ -64,8 +152,14 @@ class Event(Schema):
     time: str
 
 
-class EventPage(Page):
-    items: list[Event]
+class WorkflowOptions(Schema):
+    model_config = ConfigDict(extra="allow")
+
+    durable: bool | None = None
+    recover_on_worker_loss: bool | None = None
+    max_recovery_attempts: int | None = None
+    secret_requests: list[str] | None = None
+    output_storage: str | None = None
 
 
 class WorkflowSummary(Schema):
@@ -76,12 +170,8 @@ class WorkflowSummary(Schema):
     module: str
     version: str
     input_schema: Any = None
-    options: dict[str, Any]
+    options: Annotated[Any, Documented(WorkflowOptions)]
     is_active: bool
-
-
-class WorkflowPage(Page):
-    items: list[WorkflowSummary]
 
 
 class WorkflowStats(Schema):
@@ -93,7 +183,8 @@ class WorkflowStats(Schema):
 
 
 class WorkflowDetail(WorkflowSummary):
-    graphs: list[Any]
+    graphs: Annotated[Any, Documented(list[GraphDefinition])] = Field(
+        description="The Graphs its code uses, as the dashboard draws them.")
     stats: WorkflowStats
 
 
@@ -123,10 +214,6 @@ class TokenOut(Schema):
     revoked_at: str | None
 
 
-class TokenPage(Page):
-    items: list[TokenOut]
-
-
 class TokenCreate(Schema):
     name: str = Field("", max_length=100)
     expires_in_days: int | None = Field(None, ge=1, le=3650)
@@ -144,10 +231,55 @@ class SecretOut(Schema):
     updated_by: str
 
 
-class SecretPage(Page):
-    items: list[SecretOut]
-
-
 class SecretSet(Schema):
     value: str = Field(min_length=1, max_length=65536)
     description: str = Field("", max_length=300)
+
+
+class ApprovalOut(Schema):
+    """An approval as JSON (DESIGN.md), plus what the inbox shows."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    execution_id: str
+    workflow: str
+    pause_name: str
+    status: str = Field(description="pending, approved, rejected, expired or cancelled")
+    title: str
+    requested_at: str = Field(json_schema_extra={"format": "date-time"})
+    deadline: str | None = Field(json_schema_extra={"format": "date-time"})
+    decided_by: str | None
+    decided_at: str | None = Field(json_schema_extra={"format": "date-time"})
+    comment: str | None
+    input: Any = Field(description="What the decision answered the pause with.")
+    source_id: str = Field(description="The pause task's id (what a resume names).")
+    description: str = Field(description="Markdown.")
+    description_html: str = Field(description="The description rendered and sanitized.")
+    schema_: Any = Field(alias="schema", description="The JSON schema the input must match.")
+    approvers: list[str]
+    groups: list[str]
+    forbid_self_approval: bool
+    on_deadline: str
+    default: Any
+    output: Any
+    started_by: str | None
+    url: str
+    execution_url: str
+
+
+class ApprovalDetail(ApprovalOut):
+    may_decide: bool = Field(description="Whether the caller may decide it now.")
+
+
+class BulkResult(Schema):
+    id: int
+    ok: bool
+    approval: ApprovalOut | None = None
+    status: int | None = Field(None, description="The error's HTTP status when not ok.")
+    code: str | None = None
+    detail: str | None = None
+
+
+class BulkOut(Schema):
+    items: list[BulkResult]

@@ -21,7 +21,15 @@ from pathlib import Path
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.errors import ExecutionNotFoundError, LeaseLostError
 from flux.projection import Status
-from flux.store import MISSING, ExecutionRecord, Lease, Store, merge_cancel_flag
+from flux.store import (
+    MISSING,
+    RECORD_FIELDS,
+    ExecutionRecord,
+    Lease,
+    Store,
+    field_kind,
+    merge_cancel_flag,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
@@ -70,15 +78,12 @@ CREATE TABLE IF NOT EXISTS task_cache (
 ) WITHOUT ROWID;
 """
 
-_COLUMNS = (
-    "id", "workflow", "input", "status", "output", "error", "created_at", "started_at",
-    "finished_at", "recovery_attempts", "max_recovery_attempts", "recover_on_worker_loss",
-    "durable", "parent_id", "last_seq", "lease_owner", "lease_expires", "fence",
-    "cancel_requested", "cancel_actor", "wake_at", "worker", "actor", "meta",
-)
-_JSON = {"input", "output", "error", "meta"}
-_TIMES = {"created_at", "started_at", "finished_at", "wake_at"}
-_BOOLS = {"recover_on_worker_loss", "durable", "cancel_requested"}
+# The executions table's columns are the record's fields (tests/engine/test_sqlite_store.py
+# checks SCHEMA against them); JSON values, times and booleans are converted.
+_COLUMNS = RECORD_FIELDS
+_JSON = {n for n in RECORD_FIELDS if field_kind(n) == "json"}
+_TIMES = {n for n in RECORD_FIELDS if field_kind(n) == "time"}
+_BOOLS = {n for n in RECORD_FIELDS if field_kind(n) == "bool"}
 
 
 def _dumps(value) -> str:

@@ -25,19 +25,28 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any, get_type_hints
 
 from flux import projection
 from flux.domain.events import ExecutionEvent, utcnow
 from flux.errors import ExecutionNotFoundError, LeaseLostError
 from flux.projection import Status
 
+#: ``field(metadata=BOOKKEEPING)``: a record field that an execution's JSON leaves out.
+BOOKKEEPING = {"public": False}
+
 
 @dataclass
 class ExecutionRecord:
-    """An execution's projection and bookkeeping. Values are encoded JSON."""
+    """An execution's projection and bookkeeping. Values are encoded JSON.
+
+    The one definition of an execution's fields: the stores' columns, the Django
+    model's mirror (``executions.models.RECORD_FIELDS``), the JSON (:meth:`to_json`,
+    DESIGN.md's "An execution as JSON"), and through it the REST API's schema and the
+    front-end's types are derived from these fields (:data:`RECORD_FIELDS`,
+    :data:`PUBLIC_FIELDS`, :func:`field_kind`)."""
 
     id: str
     workflow: str
@@ -54,19 +63,60 @@ class ExecutionRecord:
     durable: bool = True
     parent_id: str | None = None
     last_seq: int = 0
-    lease_owner: str | None = None
-    lease_expires: float | None = None  # epoch seconds
-    fence: int = 0
+    lease_owner: str | None = field(default=None, metadata=BOOKKEEPING)
+    lease_expires: float | None = field(default=None, metadata=BOOKKEEPING)  # epoch s
+    fence: int = field(default=0, metadata=BOOKKEEPING)
     cancel_requested: bool = False
-    cancel_actor: str | None = None
+    cancel_actor: str | None = field(default=None, metadata=BOOKKEEPING)
     wake_at: datetime | None = None
     worker: str | None = None
     actor: str | None = None
-    meta: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict, metadata=BOOKKEEPING)
 
     def lease_is_live(self, now: float | None = None) -> bool:
         now = time.time() if now is None else now
         return self.lease_owner is not None and (self.lease_expires or 0) > now
+
+    def to_json(self) -> dict[str, Any]:
+        """The execution as JSON: the :data:`PUBLIC_FIELDS`, times in ISO 8601."""
+        return {name: iso_time(getattr(self, name)) if field_kind(name) == "time"
+                else getattr(self, name) for name in PUBLIC_FIELDS}
+
+
+#: Every field of an :class:`ExecutionRecord`, in order.
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ExecutionRecord))
+#: The fields an execution's JSON shows; the others are the lease's and the engine's.
+PUBLIC_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(ExecutionRecord) if f.metadata.get("public", True))
+_HINTS = get_type_hints(ExecutionRecord)
+
+
+def field_type(name: str) -> Any:
+    """The field's annotation (``datetime | None``, ``int``...)."""
+    return _HINTS[name]
+
+
+def field_kind(name: str) -> str:
+    """How a store keeps the field: ``time``, ``bool``, ``json`` (any JSON value) or
+    ``scalar`` (str, int, float)."""
+    hint = _HINTS[name]
+    args = set(getattr(hint, "__args__", ())) - {type(None)} or {hint}
+    if datetime in args:
+        return "time"
+    if args == {bool}:
+        return "bool"
+    if args & {Any, dict}:
+        return "json"
+    return "scalar"
+
+
+def iso_time(value: datetime | None) -> str | None:
+    """ISO 8601 with an offset (naive times are UTC); None stays None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,15 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
-from pydantic import ConfigDict
+from ninja import Router, Status
+from ninja.pagination import paginate
 
 from executions import commands
 from executions.api_errors import ApiError
 from executions.commands import Actor
+from executions.pagination import KeysetPagination
 from executions.permissions import (
     ADD_GRAPHS,
     DELETE_GRAPHS,
@@ -33,55 +34,40 @@ from executions.permissions import (
     VIEW_GRAPHS,
     api_requires,
 )
+from executions.schemas import MUTATION_ERRORS, Execution
 from flux.taskdef import Task, task_registry
 from flux.workflowdef import registry
 from graphs import resolver
 from graphs.compile import from_code_graph, normalize, problems, python_code
 from graphs.models import GraphDefinition, GraphVersion
+from graphs.schemas import (
+    GraphIn,
+    GraphOut,
+    GraphSummary,
+    ImportIn,
+    Invalid,
+    RunIn,
+    TaskInfo,
+    Valid,
+    VersionSummary,
+)
 
 router = Router(tags=["graphs"])
 tasks_router = Router(tags=["tasks"])
 
-DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 
-class GraphIn(Schema):
-    """A graph definition as the editor sends it (checked by graphs.compile, not here)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    name: Any = None
-    description: Any = ""
-    nodes: Any = []
-    edges: Any = []
-    start: Any = None
-    end: Any = []
-    layout: Any = None  # {node id: {"x", "y"}}: where the editor draws each node
-    version: Any = None
-
-
-class RunIn(Schema):
-    input: Any = None
-    version: int | None = None
-
-
-class ImportIn(Schema):
-    workflow: str
-    graph: str | None = None
-    name: str | None = None
+#: Every graph operation's error answers; an invalid definition's 422 names each problem.
+ERRORS = {**MUTATION_ERRORS, 422: Invalid}
 
 
 def api_error(status: int, detail: str, code: str) -> Exception:
     return ApiError(status, detail, code)
 
 
-def respond(request: HttpRequest, body: Any, status: int) -> HttpResponse:
-    return JsonResponse(body, status=status)
-
-
 def invalid(request: HttpRequest, errors: list[dict[str, Any]],
-            definition: dict[str, Any] | None = None) -> HttpResponse:
+            definition: dict[str, Any] | None = None) -> Status:
     count = len(errors)
     body: dict[str, Any] = {
         "detail": f"The graph has {count} problem{'s' if count != 1 else ''}: "
@@ -89,7 +75,7 @@ def invalid(request: HttpRequest, errors: list[dict[str, Any]],
         "code": "invalid_graph", "valid": False, "errors": errors}
     if definition is not None:
         body["definition"] = definition
-    return respond(request, body, 422)
+    return Status(422, body)
 
 
 def name_problems(name: Any, definition_id: int | None = None) -> list[dict[str, Any]]:
@@ -105,37 +91,28 @@ def name_problems(name: Any, definition_id: int | None = None) -> list[dict[str,
     return []
 
 
-def _page(request: HttpRequest, items: list[Any], limit: int | None, cursor: str | None,
-          default: int = DEFAULT_LIMIT) -> dict[str, Any]:
-    size = max(1, min(limit or default, MAX_LIMIT))
-    try:
-        start = max(0, int(cursor)) if cursor else 0
-    except ValueError:
-        raise api_error(400, "The cursor is not one this API gave out.", "bad_cursor") from None
-    page = items[start:start + size]
-    more = start + size < len(items)
-    return {"items": page, "next": str(start + size) if more else None}
-
-
 def _definition(payload: GraphIn) -> dict[str, Any]:
     return normalize(payload.model_dump())
 
 
 # graphs ---------------------------------------------------------------------------------
 
-@router.get("/", summary="List saved graphs (newest change first)")
+def summary(g: GraphDefinition) -> dict[str, Any]:
+    return {"id": g.pk, "name": g.name, "description": g.description, "version": g.version,
+            "updated_at": g.updated_at.isoformat().replace("+00:00", "Z"),
+            "updated_by": g.updated_by.get_username() if g.updated_by else None}
+
+
+@router.get("/", response={200: list[GraphSummary], **ERRORS},
+            summary="List saved graphs (newest change first)")
+@paginate(KeysetPagination, order=("-updated_at", "-id"), item=summary)
 @api_requires(VIEW_GRAPHS)
-def list_graphs(request: HttpRequest, limit: int | None = None, cursor: str | None = None):
-    rows = (GraphDefinition.objects.select_related("updated_by")
-            .order_by("-updated_at", "-pk"))
-    items = [{"id": g.pk, "name": g.name, "description": g.description, "version": g.version,
-              "updated_at": g.updated_at.isoformat().replace("+00:00", "Z"),
-              "updated_by": g.updated_by.get_username() if g.updated_by else None}
-             for g in rows]
-    return _page(request, items, limit, cursor)
+def list_graphs(request: HttpRequest):
+    return GraphDefinition.objects.select_related("updated_by")
 
 
-@router.post("/", summary="Save a new graph (version 1)")
+@router.post("/", response={201: GraphOut, **ERRORS}, exclude_unset=True,
+             summary="Save a new graph (version 1)")
 @api_requires(ADD_GRAPHS)
 def create_graph(request: HttpRequest, payload: GraphIn):
     definition = _definition(payload)
@@ -151,10 +128,11 @@ def create_graph(request: HttpRequest, payload: GraphIn):
         return invalid(request, [{"code": "name_taken",
                                   "message": f"Another saved graph is named "
                                              f"'{definition['name']}'."}])
-    return respond(request, graph.to_dict(saved), 201)
+    return Status(201, graph.to_dict(saved))
 
 
-@router.post("/validate", summary="Check a definition without saving it")
+@router.post("/validate", response={200: Valid, **ERRORS},
+             summary="Check a definition without saving it")
 @api_requires(VIEW_GRAPHS)
 def validate_graph(request: HttpRequest, payload: GraphIn):
     definition = _definition(payload)
@@ -166,7 +144,8 @@ def validate_graph(request: HttpRequest, payload: GraphIn):
     return {"valid": True}
 
 
-@router.post("/import", summary="Copy a code-defined workflow's Graph into a new saved graph")
+@router.post("/import", response={201: GraphOut, **ERRORS}, exclude_unset=True,
+             summary="Copy a code-defined workflow's Graph into a new saved graph")
 @api_requires(ADD_GRAPHS)
 def import_graph(request: HttpRequest, payload: ImportIn):
     definition = code_graph_copy(payload.workflow, payload.graph, payload.name)
@@ -177,16 +156,18 @@ def import_graph(request: HttpRequest, payload: ImportIn):
         graph = GraphDefinition()
         saved = graph.save_version(definition, request.user)
         resolver.sync_row(graph, saved.graph)
-    return respond(request, graph.to_dict(saved), 201)
+    return Status(201, graph.to_dict(saved))
 
 
-@router.get("/{int:graph_id}", summary="A saved graph at its newest version")
+@router.get("/{int:graph_id}", response={200: GraphOut, **ERRORS}, exclude_unset=True,
+            summary="A saved graph at its newest version")
 @api_requires(VIEW_GRAPHS)
 def get_graph(request: HttpRequest, graph_id: int):
     return _graph(graph_id).to_dict()
 
 
-@router.put("/{int:graph_id}", summary="Save a new version (send the version you edited)")
+@router.put("/{int:graph_id}", response={200: GraphOut, **ERRORS}, exclude_unset=True,
+            summary="Save a new version (send the version you edited)")
 @api_requires(EDIT_GRAPHS)
 def update_graph(request: HttpRequest, graph_id: int, payload: GraphIn):
     definition = _definition(payload)
@@ -215,15 +196,16 @@ def update_graph(request: HttpRequest, graph_id: int, payload: GraphIn):
     return graph.to_dict(saved)
 
 
-@router.delete("/{int:graph_id}", summary="Delete a saved graph and its versions")
+@router.delete("/{int:graph_id}", response={204: None, **ERRORS},
+               summary="Delete a saved graph and its versions")
 @api_requires(DELETE_GRAPHS)
 def delete_graph(request: HttpRequest, graph_id: int):
     graph = _graph(graph_id)
     from executions.models import Execution
-    from flux.projection import Status
+    from flux.projection import Status as RunStatus
 
     unfinished = (Execution.objects.filter(workflow=graph.name)
-                  .exclude(status__in=Status.FINISHED).count())
+                  .exclude(status__in=RunStatus.FINISHED).count())
     if unfinished:
         raise api_error(409, f"Graph '{graph.name}' has {unfinished} unfinished "
                              "execution(s) that need its saved versions: cancel them or "
@@ -231,21 +213,19 @@ def delete_graph(request: HttpRequest, graph_id: int):
     with transaction.atomic():
         resolver.deactivate_row(graph.name)
         graph.delete()
-    return HttpResponse(status=204)
+    return Status(204, None)
 
 
-@router.get("/{int:graph_id}/versions", summary="The graph's versions, newest first")
+@router.get("/{int:graph_id}/versions", response={200: list[VersionSummary], **ERRORS},
+            summary="The graph's versions, newest first")
+@paginate(KeysetPagination, order=("-version",), item=GraphVersion.summary)
 @api_requires(VIEW_GRAPHS)
-def list_versions(request: HttpRequest, graph_id: int, limit: int | None = None,
-                  cursor: str | None = None):
-
-    graph = _graph(graph_id)
-    items = [v.summary() for v in graph.versions.select_related("created_by")
-             .order_by("-version")]
-    return _page(request, items, limit, cursor)
+def list_versions(request: HttpRequest, graph_id: int):
+    return _graph(graph_id).versions.select_related("created_by")
 
 
-@router.get("/{int:graph_id}/versions/{int:version}", summary="One version of a graph")
+@router.get("/{int:graph_id}/versions/{int:version}", response={200: GraphOut, **ERRORS},
+            exclude_unset=True, summary="One version of a graph")
 @api_requires(VIEW_GRAPHS)
 def get_version(request: HttpRequest, graph_id: int, version: int):
     graph = _graph(graph_id)
@@ -253,7 +233,8 @@ def get_version(request: HttpRequest, graph_id: int, version: int):
     return graph.to_dict(found)
 
 
-@router.post("/{int:graph_id}/run", summary="Run the graph (its newest version, or `version`)")
+@router.post("/{int:graph_id}/run", response={201: Execution, **ERRORS},
+             summary="Run the graph (its newest version, or `version`)")
 @api_requires(RUN)
 def run_graph(request: HttpRequest, graph_id: int, payload: RunIn):
     graph = _graph(graph_id)
@@ -267,11 +248,13 @@ def run_graph(request: HttpRequest, graph_id: int, payload: RunIn):
         return invalid(request, problems(found.graph) or [{"code": "invalid_graph",
                                                    "message": "The graph cannot be built."}])
     execution = commands.start(wf, payload.input, actor=Actor.of(request.user))
-    return respond(request, execution.to_dict(), 201)
+    return Status(201, execution.to_dict())
 
 
 @router.get("/{int:graph_id}/python", summary="The equivalent Python Graph(...) code",
-            response={200: str})
+            response={200: None, **ERRORS}, openapi_extra={"responses": {200: {
+                "description": "A Python module (text/x-python).",
+                "content": {"text/x-python": {"schema": {"type": "string"}}}}}})
 @api_requires(VIEW_GRAPHS)
 def graph_python(request: HttpRequest, graph_id: int, version: int | None = None):
     graph = _graph(graph_id)
@@ -313,12 +296,14 @@ def free_name(base: str) -> str:
 
 # tasks ----------------------------------------------------------------------------------
 
-@tasks_router.get("/", summary="Every registered task, for the editor's palette")
+@tasks_router.get("/", response={200: list[TaskInfo], **ERRORS},
+                  summary="Every registered task, for the editor's palette")
+@paginate(KeysetPagination, order=("name",), default=MAX_LIMIT, maximum=MAX_LIMIT)
 @api_requires(VIEW_GRAPHS)
-def list_tasks(request: HttpRequest, limit: int | None = None, cursor: str | None = None):
-    items = [describe_task(t) for name, t in sorted(task_registry.items())
-             if not _internal(t)]
-    return _page(request, items, limit, cursor, default=MAX_LIMIT)
+def list_tasks(request: HttpRequest):
+    """By name; the first page holds them all unless there are over 500."""
+    return [describe_task(t) for name, t in sorted(task_registry.items())
+            if not _internal(t)]
 
 
 def describe_task(task: Task) -> dict[str, Any]:

@@ -85,7 +85,8 @@ def _layout(layout: Any, nodes: Any) -> Any:
         return {}
     if not isinstance(layout, dict):
         return layout
-    ids = {n.get("id") for n in _list(nodes) if isinstance(n, dict)}
+    ids = {n.get("id") for n in _list(nodes)
+           if isinstance(n, dict) and isinstance(n.get("id"), str)}
     return {k: v for k, v in layout.items() if k in ids}
 
 

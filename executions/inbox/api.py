@@ -8,27 +8,30 @@ through :func:`executions.commands.decide`, so the rules are the page's:
 failing the pause's schema, 403 for who may not decide this item.
 """
 
-import base64
-import binascii
-import json
-from datetime import datetime
 from typing import Any, Literal
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
-from ninja import Body, Query, Router, Schema
+from ninja import Body, Field, Query, Router, Schema
+from ninja.pagination import paginate
 
 from executions import approvals, commands
 from executions.api_errors import ApiError
 from executions.commands import Actor
 from executions.conf import clock
 from executions.models import Approval
+from executions.pagination import KeysetPagination
 from executions.permissions import APPROVE, api_requires
+from executions.schemas import (
+    ERRORS,
+    MUTATION_ERRORS,
+    ApprovalDetail,
+    ApprovalOut,
+    BulkOut,
+)
 
 router = Router(tags=["approvals"])
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 STATUSES = {choice.value for choice in Approval.StatusChoices}
 
 
@@ -38,68 +41,25 @@ class ListQuery(Schema):
     assigned: Literal["me"] | None = None
     overdue: bool = False
     order: Literal["newest", "due"] = "newest"
-    limit: int = DEFAULT_LIMIT
-    cursor: str | None = None
 
 
 class DecisionIn(Schema):
-    input: Any = None
+    input: Any = Field(None, description="What the pause returns (JSON, its schema's shape).")
     comment: str | None = None
 
 
 class BulkIn(Schema):
     ids: list[int]
     action: Literal["approve", "reject"]
-    input: Any = None
+    input: Any = Field(None, description="What each pause returns (approve only).")
     comment: str | None = None
 
 
-def _cursor(parts: list) -> str:
-    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
-
-
-def _uncursor(cursor: str) -> list:
-    try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        assert isinstance(parts, list) and len(parts) == 2
-        return parts
-    except (ValueError, AssertionError, binascii.Error):
-        raise ApiError(400, "The cursor is not valid: pass the `next` of a previous page.",
-                       "bad_cursor") from None
-
-
-def _page(rows: QuerySet[Approval], query: ListQuery) -> dict[str, Any]:
-    limit = max(1, min(query.limit, MAX_LIMIT))
-    if query.order == "due":
-        rows = rows.order_by(F("deadline").asc(nulls_last=True), "id")
-        if query.cursor:
-            when, pk = _uncursor(query.cursor)
-            if when is None:
-                rows = rows.filter(deadline__isnull=True, id__gt=pk)
-            else:
-                when = datetime.fromisoformat(when)
-                rows = rows.filter(Q(deadline__gt=when) | Q(deadline=when, id__gt=pk)
-                                   | Q(deadline__isnull=True))
-    else:
-        rows = rows.order_by("-requested_at", "-id")
-        if query.cursor:
-            when, pk = _uncursor(query.cursor)
-            when = datetime.fromisoformat(when)
-            rows = rows.filter(Q(requested_at__lt=when) | Q(requested_at=when, id__lt=pk))
-    found = list(rows[:limit + 1])
-    more = len(found) > limit
-    found = found[:limit]
-    last = found[-1] if found else None
-    key = None
-    if more and last is not None:
-        when = last.deadline if query.order == "due" else last.requested_at
-        key = _cursor([when.isoformat() if when else None, last.pk])
-    return {"items": [a.to_dict() for a in found], "next": key}
-
-
-@router.get("/", summary="List approvals")
+@router.get("/", response={200: list[ApprovalOut], **ERRORS}, by_alias=True,
+            summary="List approvals")
+@paginate(KeysetPagination, item=Approval.to_dict)
 @api_requires(APPROVE)
-def list_approvals(request: HttpRequest, query: Query[ListQuery]) -> dict[str, Any]:
+def list_approvals(request: HttpRequest, query: Query[ListQuery]) -> QuerySet[Approval]:
     """Approvals the caller may see: `?status=pending` (or any status; all when
     unset), `workflow=`, `assigned=me` (naming you or your group), `overdue=1`,
     `order=newest|due` (due-soonest first), keyset pages (`limit`, `cursor`)."""
@@ -115,12 +75,15 @@ def list_approvals(request: HttpRequest, query: Query[ListQuery]) -> dict[str, A
         rows = rows.filter(approvals.assigned_to(request.user))
     if query.overdue:
         rows = rows.filter(status=approvals.PENDING, deadline__lt=clock.now())
-    return _page(rows, query)
+    if query.order == "due":
+        return rows.order_by(F("deadline").asc(nulls_last=True), "id")
+    return rows.order_by("-requested_at", "-id")
 
 
-@router.get("/{int:approval_id}", summary="Read an approval")
+@router.get("/{int:approval_id}", response={200: ApprovalDetail, **ERRORS}, by_alias=True,
+            summary="Read an approval")
 @api_requires(APPROVE)
-def get_approval(request: HttpRequest, approval_id: int) -> Any:
+def get_approval(request: HttpRequest, approval_id: int) -> dict[str, Any]:
     approval = approvals.visible(request.user).filter(pk=approval_id).first()
     if approval is None:
         raise ApiError(404, f"No approval {approval_id}.", "not_found")
@@ -130,30 +93,33 @@ def get_approval(request: HttpRequest, approval_id: int) -> Any:
 
 
 def _decide(request: HttpRequest, approval_id: int, payload: DecisionIn | None,
-            approve: bool) -> Any:
+            approve: bool) -> dict[str, Any]:
     payload = payload or DecisionIn()
     return commands.decide(approval_id, actor=Actor.of(request.user), approve=approve,
                            input=payload.input, comment=payload.comment).to_dict()
 
 
-@router.post("/{int:approval_id}/approve", summary="Approve (answers the pause with `input`)")
+@router.post("/{int:approval_id}/approve", response={200: ApprovalOut, **MUTATION_ERRORS},
+             by_alias=True, summary="Approve (answers the pause with `input`)")
 @api_requires(APPROVE)
 def approve(request: HttpRequest, approval_id: int,
-            payload: DecisionIn | None = Body(None)) -> Any:  # noqa: B008
+            payload: DecisionIn | None = Body(None)) -> dict[str, Any]:  # noqa: B008
     """Body `{"input": ..., "comment": "..."}`; the input must match the pause's schema
     (422 with `errors` otherwise). 409 when it was decided already."""
     return _decide(request, approval_id, payload, True)
 
 
-@router.post("/{int:approval_id}/reject", summary="Reject (raises RejectedError at the pause)")
+@router.post("/{int:approval_id}/reject", response={200: ApprovalOut, **MUTATION_ERRORS},
+             by_alias=True, summary="Reject (raises RejectedError at the pause)")
 @api_requires(APPROVE)
 def reject(request: HttpRequest, approval_id: int,
-           payload: DecisionIn | None = Body(None)) -> Any:  # noqa: B008
+           payload: DecisionIn | None = Body(None)) -> dict[str, Any]:  # noqa: B008
     """Body `{"comment": "..."}`. The workflow gets `flux.errors.RejectedError`."""
     return _decide(request, approval_id, payload, False)
 
 
-@router.post("/bulk", summary="Approve or reject many approvals")
+@router.post("/bulk", response={200: BulkOut, **MUTATION_ERRORS}, by_alias=True,
+             summary="Approve or reject many approvals")
 @api_requires(APPROVE)
 def bulk(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
     """Each item is decided on its own; `items` reports each outcome (`ok`, or the

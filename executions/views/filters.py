@@ -4,23 +4,20 @@
 &cursor=...&limit=50``. A bad value never raises: :func:`parse` collects a message
 per bad parameter and ignores that parameter. Pages are keyset pages (``WHERE
 (key, id) < (last key, last id)``), so page 1,000 of a million rows costs what page
-1 costs; the cursor is the last row's key, base64url-encoded JSON.
+1 costs (``executions/pagination.py``, as for the REST lists).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.dateparse import parse_date, parse_datetime
 
+from executions import pagination
 from executions.models import Execution
 from executions.views.common import STATUSES
 
@@ -42,7 +39,7 @@ class Filters:
     until: datetime | None = None
     id: str = ""
     sort: str = DEFAULT_SORT
-    cursor: tuple[Any, str] | None = None
+    cursor: str | None = None
     limit: int = DEFAULT_LIMIT
     errors: list[str] = field(default_factory=list)
     raw: dict[str, str] = field(default_factory=dict)
@@ -90,29 +87,6 @@ def parse_time(value: str, now: datetime, *, end: bool = False) -> datetime | No
     return None
 
 
-def encode_cursor(key: Any, pk: str) -> str:
-    if isinstance(key, datetime):
-        key = key.isoformat()
-    elif isinstance(key, timedelta):
-        key = key.total_seconds()
-    raw = json.dumps([key, pk], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(value: str, sort: str) -> tuple[Any, str] | None:
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        key, pk = json.loads(raw)
-        if not isinstance(pk, str):
-            return None
-        if sort.endswith("started"):
-            moment = parse_datetime(key)
-            return (moment, pk) if moment is not None else None
-        return (timedelta(seconds=float(key)), pk)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        return None
-
-
 def parse(params: QueryDict, now: datetime | None = None) -> Filters:
     now = now or datetime.now(UTC)
     f = Filters(raw={k: params.get(k, "") for k in (*FILTER_KEYS, "sort", "cursor", "limit")})
@@ -153,11 +127,7 @@ def parse(params: QueryDict, now: datetime | None = None) -> Filters:
         except ValueError:
             f.errors.append(f"'{limit}' is not a number of rows per page.")
             f.raw["limit"] = ""
-    cursor = params.get("cursor", "")
-    if cursor:
-        f.cursor = decode_cursor(cursor, sort)
-        if f.cursor is None:
-            f.errors.append("That page link is broken or outdated: showing the first page.")
+    f.cursor = params.get("cursor", "")[:pagination.MAX_CURSOR] or None
     return f
 
 
@@ -180,24 +150,16 @@ def matching(f: Filters) -> QuerySet[Execution]:
 
 
 def page(f: Filters) -> tuple[list[Execution], str | None]:
-    """One keyset page of the matching executions and the next page's cursor."""
-    rows = matching(f)
-    descending = f.sort.startswith("-")
-    if f.sort.endswith("started"):
-        key = "created_at"
-    else:
-        key = "duration"
+    """One keyset page of the matching executions and the next page's cursor (a broken
+    cursor: the first page, and a message in ``f.errors``)."""
+    rows = matching(f).defer("input", "output", "meta")
+    key = "created_at" if f.sort.endswith("started") else "duration"
+    if key == "duration":
         rows = rows.filter(duration__isnull=False)
-    if f.cursor is not None:
-        value, pk = f.cursor
-        op = "lt" if descending else "gt"
-        rows = rows.filter(Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": pk}))
-    order = [f"-{key}", "-id"] if descending else [key, "id"]
-    found = list(rows.order_by(*order).defer("input", "output", "meta")[:f.limit + 1])
-    more = len(found) > f.limit
-    found = found[:f.limit]
-    cursor = None
-    if more and found:
-        last = found[-1]
-        cursor = encode_cursor(getattr(last, key), last.pk)
-    return found, cursor
+    order = (f"-{key}", "-id") if f.sort.startswith("-") else (key, "id")
+    try:
+        return pagination.page(rows, f.limit, f.cursor, order=order)
+    except pagination.BadCursor:
+        f.errors.append("That page link is broken or outdated: showing the first page.")
+        f.cursor = None
+        return pagination.page(rows, f.limit, None, order=order)

@@ -1,9 +1,11 @@
 // The editor's calls to the graphs API (DESIGN.md: /api/graphs/, /api/tasks/).
 
 import { apiRequest } from '../lib/api';
+import type { components } from '../lib/api-types';
 import type { Execution, GraphDef, Page, TaskInfo } from '../lib/types';
 
-export type SavedGraph = GraphDef & { id: number };
+/** A saved graph at one version (`GET /api/graphs/{id}`). */
+export type SavedGraph = components['schemas']['GraphOut'];
 
 export function createGraphApi(apiBase: string) {
   const base = apiBase.replace(/\/$/, '');
@@ -18,7 +20,7 @@ export function createGraphApi(apiBase: string) {
       }
       return items;
     },
-    validate(graph: GraphDef, signal?: AbortSignal): Promise<{ valid: boolean }> {
+    validate(graph: GraphDef, signal?: AbortSignal): Promise<components['schemas']['Valid']> {
       return apiRequest(`${base}/graphs/validate`, { method: 'POST', body: graph, signal });
     },
     save(graphId: number | null, graph: GraphDef): Promise<SavedGraph> {
