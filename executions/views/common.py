@@ -7,7 +7,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from executions import permissions
 from executions.models import Execution
@@ -28,6 +29,19 @@ def can(request: HttpRequest, action: str) -> bool:
 
 def capabilities(request: HttpRequest) -> dict[str, bool]:
     return {name: can(request, name) for name in ("run", "cancel", "retry", "rerun")}
+
+
+def back_to(request: HttpRequest, default: str) -> HttpResponseRedirect:
+    """Redirect to the form's ``next`` when it points into this site, else to ``default``.
+
+    The one place a user-supplied redirect target is followed: another host, a
+    protocol-relative ``//host`` or a ``javascript:`` URL is ignored.
+    """
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = ""
+    return HttpResponseRedirect(target or default)
 
 
 def worker_lost(execution: Execution, now: float | None = None) -> bool:

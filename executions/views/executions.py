@@ -23,7 +23,6 @@ from django.shortcuts import render
 from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from executions import permissions, runner
@@ -32,6 +31,7 @@ from executions.views import filters, render as fast, timeline
 from executions.views.common import (
     FINISHED,
     STATUSES,
+    back_to,
     capabilities,
     duration,
     error_chain,
@@ -251,10 +251,7 @@ def execution_events(request: HttpRequest, execution_id: str) -> HttpResponse:
 
 
 def _back(request: HttpRequest, execution: Execution) -> HttpResponseRedirect:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        target = ""
-    return HttpResponseRedirect(target or reverse("execution", args=[execution.pk]))
+    return back_to(request, reverse("execution", args=[execution.pk]))
 
 
 @require_POST
