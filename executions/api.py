@@ -16,7 +16,7 @@ import base64
 import binascii
 import json
 import statistics
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +25,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field as NinjaField, Query, Router, Schema, Status
 
-from executions import registry, runner, schemas
+from executions import dates, registry, runner, schemas
 from executions.models import Execution, Secret, Token, Workflow as WorkflowRow
 from executions.permissions import (
     CANCEL,
@@ -165,8 +165,10 @@ def run_workflow(request: HttpRequest, name: str, body: schemas.RunBody | None =
 class ExecutionFilters(ListParams):
     status: str | None = NinjaField(None, description="One status (see Execution.status).")
     workflow: str | None = NinjaField(None, max_length=200)
-    since: datetime | None = NinjaField(None, description="Created at or after (ISO 8601).")
-    until: datetime | None = NinjaField(None, description="Created before (ISO 8601).")
+    since: dates.UtcDatetime | None = NinjaField(
+        None, description="Created at or after (ISO 8601; without an offset: UTC).")
+    until: dates.UtcDatetime | None = NinjaField(
+        None, description="Created before (ISO 8601; without an offset: UTC).")
 
 
 def get_execution(execution_id: str) -> Execution:
@@ -191,14 +193,14 @@ def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
     if params.workflow:
         rows = rows.filter(workflow=params.workflow)
     if params.since:
-        rows = rows.filter(created_at__gte=_aware(params.since))
+        rows = rows.filter(created_at__gte=params.since)
     if params.until:
-        rows = rows.filter(created_at__lt=_aware(params.until))
+        rows = rows.filter(created_at__lt=params.until)
     if params.cursor:
         created, pk = decode_cursor(params.cursor, 2)
         try:
-            moment = datetime.fromisoformat(created)
-        except ValueError:
+            moment = dates.parse(created)
+        except dates.BadMoment:
             raise ApiError(400, "The cursor is not one this API gave out.",
                            code="bad_cursor") from None
         rows = rows.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=pk))
@@ -207,10 +209,6 @@ def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
     page = page[: params.limit]
     nxt = encode_cursor(page[-1].created_at.isoformat(), page[-1].pk) if more else None
     return {"items": [e.to_dict() for e in page], "next": nxt}
-
-
-def _aware(value: datetime) -> datetime:
-    return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.utc)
 
 
 @router.get("/executions/{execution_id}", response={200: schemas.Execution, **ERRORS},

@@ -18,7 +18,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Body, Query, Router, Schema
 
-from executions import approvals
+from executions import approvals, dates
 from executions.models import Approval
 from executions.permissions import APPROVE, api_requires
 from fluxweb.api import ApiError, error
@@ -61,12 +61,14 @@ def _cursor(parts: list) -> str:
     return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
 
 
-def _uncursor(cursor: str) -> list:
+def _uncursor(cursor: str, *, nullable: bool) -> tuple[datetime | None, int]:
+    """A cursor's ``(moment, id)``: 400 ``bad_cursor`` for any cursor we did not give."""
     try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        assert isinstance(parts, list) and len(parts) == 2
-        return parts
-    except (ValueError, AssertionError, binascii.Error):
+        when, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(pk, int) or isinstance(pk, bool):
+            raise ValueError(pk)
+        return (None if when is None and nullable else dates.parse(when)), pk
+    except (ValueError, TypeError, binascii.Error):
         raise ApiError(400, "The cursor is not valid: pass the `next` of a previous page.",
                        "bad_cursor") from None
 
@@ -76,18 +78,16 @@ def _page(rows: QuerySet[Approval], query: ListQuery) -> dict[str, Any]:
     if query.order == "due":
         rows = rows.order_by(F("deadline").asc(nulls_last=True), "id")
         if query.cursor:
-            when, pk = _uncursor(query.cursor)
+            when, pk = _uncursor(query.cursor, nullable=True)
             if when is None:
                 rows = rows.filter(deadline__isnull=True, id__gt=pk)
             else:
-                when = datetime.fromisoformat(when)
                 rows = rows.filter(Q(deadline__gt=when) | Q(deadline=when, id__gt=pk)
                                    | Q(deadline__isnull=True))
     else:
         rows = rows.order_by("-requested_at", "-id")
         if query.cursor:
-            when, pk = _uncursor(query.cursor)
-            when = datetime.fromisoformat(when)
+            when, pk = _uncursor(query.cursor, nullable=False)
             rows = rows.filter(Q(requested_at__lt=when) | Q(requested_at=when, id__lt=pk))
     found = list(rows[:limit + 1])
     more = len(found) > limit
