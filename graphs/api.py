@@ -30,8 +30,10 @@ from executions.permissions import (
     VIEW_GRAPHS,
     api_requires,
 )
+from executions.schemas import Text
 from flux.errors import InvalidInputError
 from flux.taskdef import Task, task_registry
+from flux.text import text_problem
 from flux.workflowdef import registry
 from graphs import resolver
 from graphs.compile import from_code_graph, normalize, problems, python_code
@@ -65,9 +67,9 @@ class RunIn(Schema):
 
 
 class ImportIn(Schema):
-    workflow: str
-    graph: str | None = None
-    name: str | None = None
+    workflow: Text
+    graph: Text | None = None
+    name: Text | None = None
 
 
 def api_error(status: int, detail: str, code: str) -> Exception:
@@ -96,8 +98,9 @@ def invalid(request: HttpRequest, errors: list[dict[str, Any]],
 
 
 def name_problems(name: Any, definition_id: int | None = None) -> list[dict[str, Any]]:
-    """A clash with a code-defined workflow or another saved graph."""
-    if not isinstance(name, str) or not name:
+    """A clash with a code-defined workflow or another saved graph (none for a name
+    ``problems`` refuses anyway, e.g. one no database can hold)."""
+    if not isinstance(name, str) or not name or text_problem(name):
         return []
     if name in registry:
         return [{"code": "name_taken", "message": f"'{name}' is the name of a workflow defined "

@@ -32,6 +32,7 @@ from typing import Any
 
 from flux.graph import Graph
 from flux.taskdef import Task, task_registry
+from flux.text import text_problems
 from flux.workflowdef import Workflow, registry
 from graphs.cel import ConditionError, compile_condition
 
@@ -144,6 +145,10 @@ def _build(d: dict[str, Any], tasks: dict[str, Task]) -> tuple[Graph, list[dict[
         errors.append({"code": code, "edge": {"source": edge["source"],
                                               "target": edge["target"]}, "message": message})
 
+    for bad in text_problems(d):
+        where = "/".join(map(str, bad["path"]))
+        errors.append({"code": "bad_text", "path": bad["path"],
+                       "message": f"{where}: {bad['message']}"})
     name = d["name"]
     if not isinstance(name, str) or not name:
         graph_error("missing_name", "The graph needs a name (it is also the workflow's name).")

@@ -21,6 +21,7 @@ from ninja import Body, Query, Router, Schema
 from executions import approvals, dates
 from executions.models import Approval
 from executions.permissions import APPROVE, api_requires
+from executions.schemas import Text
 from fluxweb.api import ApiError, error
 
 router = Router(tags=["approvals"])
@@ -42,14 +43,14 @@ class ListQuery(Schema):
 
 class DecisionIn(Schema):
     input: Any = None
-    comment: str | None = None
+    comment: Text | None = None
 
 
 class BulkIn(Schema):
     ids: list[int]
     action: Literal["approve", "reject"]
     input: Any = None
-    comment: str | None = None
+    comment: Text | None = None
 
 
 def _answer(request: HttpRequest, exc: approvals.ApprovalError) -> HttpResponse:

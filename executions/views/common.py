@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from executions import permissions
 from executions.models import Execution
 from flux.projection import Status
+from flux.text import printable
 
 #: Statuses in the order pages list them.
 STATUSES = [Status.CREATED, Status.QUEUED, Status.RUNNING, Status.PAUSED, Status.SLEEPING,
@@ -73,7 +74,9 @@ def human_duration(value: timedelta | float | None) -> str:
 
 
 def pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False, default=str)
+    """``value`` as indented JSON for a page (printable: ``flux.text.printable``)."""
+    return printable(json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False,
+                                default=str))
 
 
 def error_chain(error: Any) -> list[dict[str, str]]:
@@ -81,11 +84,11 @@ def error_chain(error: Any) -> list[dict[str, str]]:
     chain = []
     seen = 0
     while isinstance(error, dict) and seen < 20:
-        chain.append({"type": str(error.get("type") or "Error"),
-                      "message": str(error.get("message") or ""),
-                      "traceback": str(error.get("traceback") or "")})
+        chain.append({"type": printable(str(error.get("type") or "Error")),
+                      "message": printable(str(error.get("message") or "")),
+                      "traceback": printable(str(error.get("traceback") or ""))})
         error = error.get("cause")
         seen += 1
     if error is not None and not chain:
-        chain.append({"type": "Error", "message": str(error), "traceback": ""})
+        chain.append({"type": "Error", "message": printable(str(error)), "traceback": ""})
     return chain

@@ -41,6 +41,7 @@ from executions.views.common import (
 )
 from flux.errors import ExecutionError
 from flux.projection import Status
+from flux.text import printable
 
 #: Event rows an execution page renders (the newest; the JSON download has all).
 LOG_ROWS = 500
@@ -143,8 +144,8 @@ def _summary(value: Any, limit: int = 160) -> str:
     """An event value on one line (as dashboard.js renders live rows)."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
-                                                            default=str)
+    text = printable(value if isinstance(value, str)
+                     else json.dumps(value, ensure_ascii=False, default=str))
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -241,7 +242,8 @@ def execution_events(request: HttpRequest, execution_id: str) -> HttpResponse:
         yield "["
         first = True
         for row in rows.iterator(chunk_size=2000):
-            yield ("" if first else ",\n") + json.dumps(row.to_dict(), ensure_ascii=False)
+            yield ("" if first else ",\n") + printable(json.dumps(row.to_dict(),
+                                                                  ensure_ascii=False))
             first = False
         yield "]\n"
 
