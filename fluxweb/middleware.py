@@ -1,4 +1,10 @@
-"""Middleware that answers bad requests before any view sees them.
+"""Middleware for the edges of every request.
+
+:class:`ApiErrorsAsJson`: every error answer under ``/api/`` is the API's
+``{"detail", "code"}``, whatever produced it: Django's 405 for a method an
+endpoint does not take, its 400 for a request it refuses (a bad ``Host``), an
+error page from any middleware. Answers that are JSON already
+(the API's own) pass unchanged.
 
 :class:`RefuseUnstorableText`: no URL, query parameter or form field may hold
 text that no store keeps (a NUL; ``flux.text``). Such a request is refused
@@ -12,6 +18,7 @@ by the engine (workflow inputs, pause answers, comments).
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -32,6 +39,34 @@ def answer(request: HttpRequest, status: int, detail: str, code: str, **extra) -
 
         return error(request, status, detail, code, **extra)
     return HttpResponse(detail, status=status, content_type="text/plain; charset=utf-8")
+
+
+class ApiErrorsAsJson:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (response.status_code < 400 or not is_api(request)
+                or response.get("Content-Type", "").startswith("application/json")):
+            return response
+        from fluxweb.api import STATUS_CODES
+
+        status = response.status_code
+        code = STATUS_CODES.get(status, "internal_error" if status >= 500 else "error")
+        if status == 405:
+            detail = f"{request.path} does not take {request.method}: use " \
+                     f"{response.get('Allow', '')}."
+        else:
+            try:
+                detail = f"{HTTPStatus(status).phrase}."
+            except ValueError:
+                detail = "The request failed."
+        shaped = answer(request, status, detail, code)
+        for header in ("Allow", "Retry-After"):
+            if header in response:
+                shaped[header] = response[header]
+        return shaped
 
 
 class RefuseUnstorableText:
