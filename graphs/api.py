@@ -19,7 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from executions.permissions import (
@@ -59,6 +59,12 @@ class GraphIn(Schema):
     end: Any = []
     layout: Any = None  # {node id: {"x", "y"}}: where the editor draws each node
     version: Any = None
+
+
+class PageParams(Schema):
+    limit: int | None = Field(None, ge=1, le=MAX_LIMIT,
+                              description=f"Items per page (1-{MAX_LIMIT}).")
+    cursor: str | None = Field(None, max_length=50)
 
 
 class RunIn(Schema):
@@ -111,11 +117,13 @@ def name_problems(name: Any, definition_id: int | None = None) -> list[dict[str,
     return []
 
 
-def _page(request: HttpRequest, items: list[Any], limit: int | None, cursor: str | None,
+def _page(request: HttpRequest, items: list[Any], params: PageParams,
           default: int = DEFAULT_LIMIT) -> dict[str, Any]:
-    size = max(1, min(limit or default, MAX_LIMIT))
+    size = params.limit or default
     try:
-        start = max(0, int(cursor)) if cursor else 0
+        start = int(params.cursor) if params.cursor else 0
+        if start < 0:
+            raise ValueError(start)
     except ValueError:
         raise api_error(400, "The cursor is not one this API gave out.", "bad_cursor") from None
     page = items[start:start + size]
@@ -131,14 +139,14 @@ def _definition(payload: GraphIn) -> dict[str, Any]:
 
 @router.get("/", summary="List saved graphs (newest change first)")
 @api_requires(VIEW_GRAPHS)
-def list_graphs(request: HttpRequest, limit: int | None = None, cursor: str | None = None):
+def list_graphs(request: HttpRequest, params: Query[PageParams]):
     rows = (GraphDefinition.objects.select_related("updated_by")
             .order_by("-updated_at", "-pk"))
     items = [{"id": g.pk, "name": g.name, "description": g.description, "version": g.version,
               "updated_at": g.updated_at.isoformat().replace("+00:00", "Z"),
               "updated_by": g.updated_by.get_username() if g.updated_by else None}
              for g in rows]
-    return _page(request, items, limit, cursor)
+    return _page(request, items, params)
 
 
 @router.post("/", summary="Save a new graph (version 1)")
@@ -242,13 +250,11 @@ def delete_graph(request: HttpRequest, graph_id: int):
 
 @router.get("/{int:graph_id}/versions", summary="The graph's versions, newest first")
 @api_requires(VIEW_GRAPHS)
-def list_versions(request: HttpRequest, graph_id: int, limit: int | None = None,
-                  cursor: str | None = None):
-
+def list_versions(request: HttpRequest, graph_id: int, params: Query[PageParams]):
     graph = _graph(graph_id)
     items = [v.summary() for v in graph.versions.select_related("created_by")
              .order_by("-version")]
-    return _page(request, items, limit, cursor)
+    return _page(request, items, params)
 
 
 @router.get("/{int:graph_id}/versions/{int:version}", summary="One version of a graph")
@@ -326,10 +332,10 @@ def free_name(base: str) -> str:
 
 @tasks_router.get("/", summary="Every registered task, for the editor's palette")
 @api_requires(VIEW_GRAPHS)
-def list_tasks(request: HttpRequest, limit: int | None = None, cursor: str | None = None):
+def list_tasks(request: HttpRequest, params: Query[PageParams]):
     items = [describe_task(t) for name, t in sorted(task_registry.items())
              if not _internal(t)]
-    return _page(request, items, limit, cursor, default=MAX_LIMIT)
+    return _page(request, items, params, default=MAX_LIMIT)
 
 
 def describe_task(task: Task) -> dict[str, Any]:

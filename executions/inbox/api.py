@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Body, Query, Router, Schema
+from ninja import Body, Field, Query, Router, Schema
 
 from executions import approvals, dates
 from executions.models import Approval
@@ -37,8 +37,8 @@ class ListQuery(Schema):
     assigned: Literal["me"] | None = None
     overdue: bool = False
     order: Literal["newest", "due"] = "newest"
-    limit: int = DEFAULT_LIMIT
-    cursor: str | None = None
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(None, max_length=500)
 
 
 class DecisionIn(Schema):
@@ -75,7 +75,7 @@ def _uncursor(cursor: str, *, nullable: bool) -> tuple[datetime | None, int]:
 
 
 def _page(rows: QuerySet[Approval], query: ListQuery) -> dict[str, Any]:
-    limit = max(1, min(query.limit, MAX_LIMIT))
+    limit = query.limit
     if query.order == "due":
         rows = rows.order_by(F("deadline").asc(nulls_last=True), "id")
         if query.cursor:

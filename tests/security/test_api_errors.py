@@ -52,3 +52,18 @@ def test_a_session_without_csrf_on_a_real_endpoint_is_still_refused(db):
 def test_a_request_django_refuses_is_json_too(bearer):
     answer = bearer.request("GET", "/api/executions/", HTTP_HOST="evil.example")
     shaped(answer, 400, "bad_request")
+
+
+@pytest.mark.parametrize("path", ["/api/approvals/", "/api/graphs/", "/api/tasks/",
+                                  "/api/executions/", "/api/graphs/1/versions"])
+@pytest.mark.parametrize("limit", ["0", "-1", "100000", "ten"])
+def test_a_bad_limit_is_a_422_everywhere(db, path, limit):
+    client = client_for(make_user("root", "admin"))
+    body = shaped(client.get(path, {"limit": limit}), 422, "invalid")
+    assert "limit" in str(body["errors"])
+
+
+@pytest.mark.parametrize("cursor", ["-5", "x"])
+def test_a_graph_cursor_not_given_out_is_a_400(db, cursor):
+    client = client_for(make_user("root", "admin"))
+    shaped(client.get("/api/graphs/", {"cursor": cursor}), 400, "bad_cursor")
