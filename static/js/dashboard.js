@@ -362,3 +362,10 @@ if (!LiveStream) {
   else if (overview) overviewPage(overview);
   else if (workflow) workflowPage(workflow);
 }
+
+// Forms marked [data-autosubmit] submit when a field changes (the execution page's log
+// filter). Here, not in onchange="" attributes: the Content-Security-Policy forbids those.
+document.addEventListener('change', (event) => {
+  const form = event.target.closest && event.target.closest('form[data-autosubmit]');
+  if (form) form.requestSubmit();
+});
