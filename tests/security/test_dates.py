@@ -13,11 +13,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from django.test import Client
 
 from executions import dates, runner
 from executions.models import Execution
-from tests.api.conftest import make_user
 from tests.cli.conftest import flux
 
 EARLY = "0001-01-01T00:00:00+14:00"  # before year 1 in UTC
@@ -29,15 +27,7 @@ def cursor(*parts) -> str:
 
 
 @pytest.fixture
-def admin(db) -> Client:
-    client = Client()
-    client.force_login(make_user("root", "admin"))
-    return client
-
-
-@pytest.fixture
-def one_run(db, monkeypatch) -> Execution:
-    monkeypatch.setattr(runner, "send", lambda *a, **k: None)
+def one_run(admin) -> Execution:
     import tests.api.workflows  # noqa: F401 - registers api_hello
 
     return runner.start_execution("api_hello", {"name": "Ada"}, actor="setup")

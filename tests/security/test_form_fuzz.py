@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import tests.security.workflows  # noqa: F401 - registers sec_echo, sec_ask
 from executions import runner
 from executions.models import Approval, Execution
-from tests.api.conftest import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,10 +46,8 @@ MOMENT = st.one_of(TEXT, st.sampled_from(
 
 
 @pytest.fixture
-def world(queue):
-    user = make_user("fuzz", "admin")
-    client = Client()
-    client.force_login(user)
+def world(admin, queue):
+    client = admin
     done = runner.start_execution("sec_echo", "x", actor="setup")
     asking = runner.start_execution("sec_ask", None, actor="setup")
     queue.drain()

@@ -15,23 +15,12 @@ import tests.security.workflows  # noqa: F401 - registers sec_echo, sec_ask
 from executions import runner
 from executions.models import Approval, Event, Execution, Secret, Token
 from graphs.models import GraphDefinition
-from tests.api.conftest import make_user
 from tests.cli.conftest import flux
 from tests.graphs.tasks import three_nodes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BAD = ["\ud800", "a\x00b", {"k\x00": 1}, ["ok", {"deep": "x\udfff"}]]
-
-
-@pytest.fixture
-def admin(queue) -> Client:
-    user = make_user("root", "admin")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post(client: Client, path: str, body) -> object:
