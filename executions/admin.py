@@ -8,6 +8,7 @@ admin user as the actor and the same permissions as the API
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -28,6 +29,14 @@ from executions.models import (
     Workflow,
 )
 from executions.secrets_store import encrypt, validate_name
+from flux.text import printable
+
+
+def json_text(value: Any) -> str:
+    """A JSON value as the admin shows it, printable whatever it holds (a lone surrogate
+    stored before ``flux.text`` refused them must not break the page)."""
+    return "-" if value is None else printable(json.dumps(value, ensure_ascii=False,
+                                                            default=str))
 
 
 class ReadOnlyMixin:
@@ -49,9 +58,15 @@ class WorkflowAdmin(ReadOnlyMixin, admin.ModelAdmin):
                        "graphs", "is_active", "updated_at", "source")
 
 
-class EventInline(admin.TabularInline):
+class EventValue:
+    @admin.display(description="value")
+    def value_text(self, obj: Event) -> str:
+        return json_text(obj.value)
+
+
+class EventInline(EventValue, admin.TabularInline):
     model = Event
-    fields = ("seq", "type", "name", "source_id", "attempt", "value", "time")
+    fields = ("seq", "type", "name", "source_id", "attempt", "value_text", "time")
     readonly_fields = fields
     ordering = ("seq",)
     extra = 0
@@ -72,16 +87,29 @@ class ExecutionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ("id", "workflow", "actor")
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
-    readonly_fields = ("id", "workflow", "workflow_version", "status", "input", "output",
-                       "error", "created_at", "started_at", "finished_at", "recovery_attempts",
-                       "max_recovery_attempts", "parent", "actor", "cancel_actor", "worker",
-                       "last_seq")
+    readonly_fields = ("id", "workflow", "workflow_version", "status", "input_text",
+                       "output_text", "error_text", "created_at", "started_at", "finished_at",
+                       "recovery_attempts", "max_recovery_attempts", "parent", "actor",
+                       "cancel_actor", "worker", "last_seq")
     exclude = ("lease_owner", "lease_expires", "fence", "meta", "enqueued_at", "wake_at",
-               "cancel_requested", "recover_on_worker_loss", "durable")
+               "cancel_requested", "recover_on_worker_loss", "durable", "input", "output",
+               "error")
     inlines = [EventInline]
     actions = ["cancel", "rerun"]
     list_per_page = 50
     show_full_result_count = False  # counting every execution is slow on big tables
+
+    @admin.display(description="input")
+    def input_text(self, obj: Execution) -> str:
+        return json_text(obj.input)
+
+    @admin.display(description="output")
+    def output_text(self, obj: Execution) -> str:
+        return json_text(obj.output)
+
+    @admin.display(description="error")
+    def error_text(self, obj: Execution) -> str:
+        return json_text(obj.error)
 
     @admin.display(description="duration")
     def duration(self, obj: Execution) -> str:
@@ -119,14 +147,15 @@ class ExecutionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class EventAdmin(ReadOnlyMixin, EventValue, admin.ModelAdmin):
     list_display = ("execution", "seq", "type", "name", "attempt", "time")
     list_filter = ("type",)
     search_fields = ("execution__id", "name", "source_id")
     list_select_related = ("execution",)
     show_full_result_count = False
     readonly_fields = ("execution", "seq", "type", "name", "source_id", "parent_id", "attempt",
-                       "value", "time")
+                       "value_text", "time")
+    exclude = ("value",)
 
 
 @admin.register(Approval)

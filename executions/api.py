@@ -15,7 +15,7 @@ workflows and secrets, by ``seq`` for events (which also take ``?after=``).
 
 
 import statistics
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count
@@ -24,7 +24,7 @@ from django.utils import timezone
 from ninja import Field as NinjaField, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from executions import commands, registry, schemas
+from executions import commands, dates, registry, schemas
 from executions.api_errors import ApiError
 from executions.commands import Actor
 from executions.models import Event, Execution, Secret, Token, Workflow as WorkflowRow
@@ -123,8 +123,10 @@ def run_workflow(request: HttpRequest, name: str, body: schemas.RunBody | None =
 class ExecutionFilters(Schema):
     status: str | None = NinjaField(None, description="One status (see Execution.status).")
     workflow: str | None = NinjaField(None, max_length=200)
-    since: datetime | None = NinjaField(None, description="Created at or after (ISO 8601).")
-    until: datetime | None = NinjaField(None, description="Created before (ISO 8601).")
+    since: dates.UtcDatetime | None = NinjaField(
+        None, description="Created at or after (ISO 8601; without an offset: UTC).")
+    until: dates.UtcDatetime | None = NinjaField(
+        None, description="Created before (ISO 8601; without an offset: UTC).")
 
 
 get_execution = commands.execution
@@ -144,14 +146,10 @@ def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
     if params.workflow:
         rows = rows.filter(workflow=params.workflow)
     if params.since:
-        rows = rows.filter(created_at__gte=_aware(params.since))
+        rows = rows.filter(created_at__gte=params.since)
     if params.until:
-        rows = rows.filter(created_at__lt=_aware(params.until))
+        rows = rows.filter(created_at__lt=params.until)
     return rows
-
-
-def _aware(value: datetime) -> datetime:
-    return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.utc)
 
 
 @router.get("/executions/{execution_id}", response={200: schemas.Execution, **ERRORS},

@@ -8,7 +8,8 @@ dropped, and a live event beyond ``last + 1`` makes it read the gap from the
 database first. So a lost, late or doubled group message never shows as a
 missed or doubled event (``executions/live.py`` says where group messages come
 from). Permission is checked in ``connect()``: a logged-in user allowed to view
-executions; anyone else is closed (code 4403; an unknown execution 4404).
+executions; anyone else is closed (code 4403; an unknown execution 4404), after
+the handshake so that the browser sees the code; any other path is closed with 4404.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from executions import live, permissions
 
@@ -27,6 +28,20 @@ LIST_SNAPSHOT = 50
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+
+
+async def refuse(consumer: AsyncWebsocketConsumer, code: int) -> None:
+    """Close with ``code`` where the browser can read it: a close before ``accept()`` is
+    an HTTP 403 at the handshake, and the code never reaches the page's ``onclose``."""
+    await consumer.accept()
+    await consumer.close(code=code)
+
+
+class NotFoundConsumer(AsyncWebsocketConsumer):
+    """Any websocket path no route claims: answered, and closed with 4404."""
+
+    async def connect(self) -> None:
+        await refuse(self, CLOSE_NOT_FOUND)
 
 
 def _events_after(execution_id: str, after: int, limit: int) -> list[dict]:
@@ -63,10 +78,10 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         self.execution_id = self.scope["url_route"]["kwargs"]["execution_id"]
         user = self.scope.get("user")
         if not await permissions.ws_allowed(user, permissions.VIEW):
-            await self.close(code=CLOSE_FORBIDDEN)
+            await refuse(self, CLOSE_FORBIDDEN)
             return
         if await database_sync_to_async(_execution)(self.execution_id) is None:
-            await self.close(code=CLOSE_NOT_FOUND)
+            await refuse(self, CLOSE_NOT_FOUND)
             return
         await self.channel_layer.group_add(live.execution_group(self.execution_id),
                                            self.channel_name)
@@ -140,7 +155,7 @@ class ListGroupConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope.get("user")
         if not await permissions.ws_allowed(self.user, self.permission):
-            await self.close(code=CLOSE_FORBIDDEN)
+            await refuse(self, CLOSE_FORBIDDEN)
             return
         await self.channel_layer.group_add(live.LIST_GROUP, self.channel_name)
         await live.attach()

@@ -36,6 +36,7 @@ from ninja import Field, Query, Schema
 from ninja.pagination import PaginationBase
 from pydantic import create_model
 
+from executions import dates
 from executions.api_errors import ApiError
 
 DEFAULT_LIMIT = 50
@@ -109,6 +110,13 @@ def _field(model: type[models.Model], name: str) -> models.Field:
     return getattr(field, "output_field", None) or field  # GeneratedField: its type
 
 
+def _typed(model: type[models.Model], name: str, value: Any) -> Any:
+    """A cursor's value as the key's type; a moment in UTC (executions.dates: one that
+    cannot be, like year 1 at +14:00, raises instead of overflowing in the query)."""
+    typed = _field(model, name).to_python(value)
+    return dates.utc(typed) if isinstance(typed, datetime) else typed
+
+
 def _after(keys: list[Key], values: list[Any]) -> Q:
     """Rows after ``values`` in the order of ``keys``: for each key, the rows equal on
     the keys before it and beyond it on this one."""
@@ -146,7 +154,7 @@ def page(rows: QuerySet | list[dict[str, Any]], limit: int, cursor: str | None,
         if cursor:
             values = decode(cursor, len(keys))
             try:
-                values = [None if v is None else _field(rows.model, k.name).to_python(v)
+                values = [None if v is None else _typed(rows.model, k.name, v)
                           for k, v in zip(keys, values, strict=True)]
             except (ValidationError, TypeError, ValueError, FieldDoesNotExist):
                 raise BadCursor(cursor) from None

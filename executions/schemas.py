@@ -14,9 +14,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, TypeAdapter, create_model
+from pydantic import AfterValidator, ConfigDict, TypeAdapter, create_model
 
 from flux import store as flux_store
+from flux.text import text_problem
+
+
+def _storable(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(f"The text {problem}.")
+    return value
+
+
+#: A text field of a request body: any Unicode text a store keeps (no NUL, no lone
+#: surrogate: ``flux.text``); anything else is a 422 naming the field.
+Text = Annotated[str, AfterValidator(_storable)]
 
 
 class Error(Schema):
@@ -194,7 +207,7 @@ class RunBody(Schema):
 
 class ResumeBody(Schema):
     input: Any = Field(None, description="What the pause returns (JSON).")
-    pause: str | None = Field(None, max_length=200,
+    pause: Text | None = Field(None, max_length=200,
                               description="Which pause, by name, when several wait.")
 
 
@@ -215,7 +228,7 @@ class TokenOut(Schema):
 
 
 class TokenCreate(Schema):
-    name: str = Field("", max_length=100)
+    name: Text = Field("", max_length=100)
     expires_in_days: int | None = Field(None, ge=1, le=3650)
 
 
@@ -232,8 +245,8 @@ class SecretOut(Schema):
 
 
 class SecretSet(Schema):
-    value: str = Field(min_length=1, max_length=65536)
-    description: str = Field("", max_length=300)
+    value: Text = Field(min_length=1, max_length=65536)
+    description: Text = Field("", max_length=300)
 
 
 class ApprovalOut(Schema):

@@ -43,6 +43,7 @@ from flux.replay import TaskRecord
 from flux.run import Run, current_node, current_run, current_task, failed_tasks_of
 from flux.serialization import SECRET_RESOLVER, decode, encode, encode_error
 from flux.store import ExecutionRecord, Lease, Store
+from flux.text import refuse_bad_text
 
 if TYPE_CHECKING:
     from flux.workflowdef import Workflow
@@ -111,10 +112,12 @@ class Engine:
                parent_id: str | None = None, meta: dict | None = None) -> ExecutionRecord:
         """Store a new execution of ``workflow`` (validated, encoded input)."""
         workflow.validate_input(input)
+        encoded = encode(input, f"the input of workflow '{workflow.name}'")
+        refuse_bad_text(encoded, f"The input of workflow '{workflow.name}'")
         record = ExecutionRecord(
             id=execution_id or uuid.uuid4().hex,
             workflow=workflow.name,
-            input=encode(input, f"the input of workflow '{workflow.name}'"),
+            input=encoded,
             status=status,
             max_recovery_attempts=workflow.max_recovery_attempts,
             recover_on_worker_loss=workflow.recover_on_worker_loss,
@@ -369,6 +372,9 @@ class Engine:
                 target = matches[0]
             if approved:
                 validate_pause_input(target, input)
+                refuse_bad_text(encode(input, f"the answer to pause '{target.name}'"),
+                                f"The answer to pause '{target.name}'")
+            refuse_bad_text(comment, "The comment")
             self._decide(run, target, input, approved=approved, actor=actor, comment=comment)
             run.flush()
             return run.record

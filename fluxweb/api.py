@@ -205,11 +205,9 @@ def check_queue() -> str:
     return _answers("the queue", HUEY.storage.queue_size)
 
 
-@csrf_exempt
+@csrf_exempt  # it changes nothing: a POST with a token gets this 404, not a CSRF page
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
-    """Any /api/ path no router claims: the same error shape as the rest of the API
-    (CSRF-exempt: it changes nothing, and a POST there gets this JSON 404, not
-    Django's HTML 403)."""
+    """Any /api/ path no router claims, with any method: the API's error shape."""
     return error(request, 404, f"No API endpoint at {request.path}.", "not_found")
 
 

@@ -1,6 +1,6 @@
 """Websocket URL patterns, routed by `fluxweb/asgi.py` (contract: docs/frontend.md)."""
 
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, re_path
 
 from executions import consumers
 from executions.inbox.consumers import InboxConsumer
@@ -9,4 +9,6 @@ websocket_urlpatterns: list[URLPattern] = [
     path("ws/executions/", consumers.ExecutionsConsumer.as_asgi()),
     path("ws/executions/<str:execution_id>/", consumers.ExecutionConsumer.as_asgi()),
     path("ws/inbox/", InboxConsumer.as_asgi()),
+    # last: any other path is answered, closed with 4404 (not left hanging)
+    re_path(r"", consumers.NotFoundConsumer.as_asgi()),
 ]

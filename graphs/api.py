@@ -36,6 +36,7 @@ from executions.permissions import (
 )
 from executions.schemas import MUTATION_ERRORS, Execution
 from flux.taskdef import Task, task_registry
+from flux.text import text_problem
 from flux.workflowdef import registry
 from graphs import resolver
 from graphs.compile import from_code_graph, normalize, problems, python_code
@@ -79,8 +80,9 @@ def invalid(request: HttpRequest, errors: list[dict[str, Any]],
 
 
 def name_problems(name: Any, definition_id: int | None = None) -> list[dict[str, Any]]:
-    """A clash with a code-defined workflow or another saved graph."""
-    if not isinstance(name, str) or not name:
+    """A clash with a code-defined workflow or another saved graph (none for a name
+    ``problems`` refuses anyway, e.g. one no database can hold)."""
+    if not isinstance(name, str) or not name or text_problem(name):
         return []
     if name in registry:
         return [{"code": "name_taken", "message": f"'{name}' is the name of a workflow defined "

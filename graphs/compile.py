@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import json
+import keyword
 import math
 import re
 import sys
@@ -31,6 +32,7 @@ from typing import Any
 
 from flux.graph import Graph
 from flux.taskdef import Task, task_registry
+from flux.text import text_problems
 from flux.workflowdef import Workflow, registry
 from graphs.cel import ConditionError, compile_condition
 
@@ -144,6 +146,10 @@ def _build(d: dict[str, Any], tasks: dict[str, Task]) -> tuple[Graph, list[dict[
         errors.append({"code": code, "edge": {"source": edge["source"],
                                               "target": edge["target"]}, "message": message})
 
+    for bad in text_problems(d):
+        where = "/".join(map(str, bad["path"]))
+        errors.append({"code": "bad_text", "path": bad["path"],
+                       "message": f"{where}: {bad['message']}"})
     name = d["name"]
     if not isinstance(name, str) or not name:
         graph_error("missing_name", "The graph needs a name (it is also the workflow's name).")
@@ -273,57 +279,116 @@ def python_code(definition: Any) -> str:
     """The equivalent Python: ``Graph(...)`` built from the same tasks, and a workflow.
 
     Conditions stay CEL (``cel("...")`` compiles them as the editor does), so the
-    code builds a Graph whose ``to_dict()`` equals the saved one.
+    code builds a Graph whose ``to_dict()`` equals the saved one. The module is built
+    as an AST and unparsed: every text from the definition is a literal (escaped by
+    ``ast.unparse``) and every name an identifier made here, so no definition can
+    add code of its own.
     """
     d = normalize(definition)
-    imports: dict[str, list[str]] = {}
-    aliases: dict[str, str] = {}
     used: set[str] = {"Graph", "cel", "workflow", "ExecutionContext", "graph"}
-    notes: list[str] = []
+    aliases: dict[Any, str] = {}
+    imports: dict[str, list[ast.alias]] = {}
+    missing: list[str] = []
     for node in d["nodes"]:
-        name = node["task"]
-        if name in aliases:
+        if not isinstance(node, dict):
             continue
-        task = task_registry.get(name)
-        if task is None:
-            alias = _identifier(name)
-            notes.append(f"# Task '{name}' is not registered in this process: define it.")
-        else:
-            module, attr = _task_location(task)
-            alias = attr
-            n = 2
-            while alias in used:
-                alias, n = f"{attr}_{n}", n + 1
-            imports.setdefault(module, []).append(attr if alias == attr else f"{attr} as {alias}")
-        used.add(alias)
-        aliases[name] = alias
-    lines = ['"""Graph ' + repr(d["name"]) + ', exported from Fluxweb\'s editor."""', "",
-             "from flux import ExecutionContext, workflow",
-             "from flux.tasks import Graph",
-             "from graphs.cel import compile_condition as cel"]
-    for module in sorted(imports):
-        lines.append(f"from {module} import {', '.join(imports[module])}")
-    lines += [""] + notes + ([""] if notes else [])
-    head = f"Graph({d['name']!r}"
-    if d["description"]:
-        head += f", description={d['description']!r}"
-    lines += ["graph = (", f"    {head})"]
+        name = node.get("task")
+        key = name if isinstance(name, str) else repr(name)
+        if key in aliases:
+            continue
+        task = task_registry.get(name) if isinstance(name, str) else None
+        module, attr = _task_location(task) if task is not None else ("", "")
+        if task is None or not _is_module_path(module) or not attr.isidentifier():
+            aliases[key] = _free_identifier(str(key), used)
+            missing.append(str(key))
+            continue
+        aliases[key] = alias = _free_identifier(attr, used)
+        imports.setdefault(module, []).append(
+            ast.alias(attr, None if alias == attr else alias))
+
+    doc = f"Graph {d['name']!r}, exported from Fluxweb's editor."
+    if missing:
+        doc += ("\n\nThese tasks are not registered in this process: define them: "
+                + ", ".join(repr(m) for m in missing) + ".")
+    body: list[ast.stmt] = [
+        ast.Expr(ast.Constant(doc)),
+        ast.ImportFrom("flux", [ast.alias("ExecutionContext"), ast.alias("workflow")], 0),
+        ast.ImportFrom("flux.tasks", [ast.alias("Graph")], 0),
+        ast.ImportFrom("graphs.cel", [ast.alias("compile_condition", "cel")], 0),
+        *(ast.ImportFrom(module, imports[module], 0) for module in sorted(imports)),
+    ]
+    imports_end = len(body)
+    head = [_literal(d["name"])]
+    keywords = [ast.keyword("description", _literal(d["description"]))] \
+        if d["description"] else []
+    body.append(ast.Assign([_name("graph", ast.Store())],
+                           ast.Call(_name("Graph"), head, keywords), lineno=0))
+
+    def step(method: str, *args: ast.expr, **kwargs: ast.expr) -> None:
+        call = ast.Call(ast.Attribute(_name("graph"), method, ast.Load()), list(args),
+                        [ast.keyword(k, v) for k, v in kwargs.items()])
+        body.append(ast.Expr(call))
+
     for node in d["nodes"]:
-        opts = "".join(f", {k}={v!r}" for k, v in (node["options"] or {}).items())
-        lines.append(f"    .add_node({node['id']!r}, {aliases[node['task']]}{opts})")
+        if not isinstance(node, dict):
+            continue
+        task = node.get("task")
+        options = node["options"] if isinstance(node["options"], dict) else {}
+        step("add_node", _literal(node["id"]),
+             _name(aliases[task if isinstance(task, str) else repr(task)]),
+             **{k: _literal(v) for k, v in options.items() if isinstance(k, str)
+                and k.isidentifier() and not keyword.iskeyword(k)})
     for edge in d["edges"]:
-        cond = f", condition=cel({edge['condition']!r})" if edge["condition"] else ""
-        lines.append(f"    .add_edge({edge['source']!r}, {edge['target']!r}{cond})")
+        if not isinstance(edge, dict):
+            continue
+        condition = ({"condition": ast.Call(_name("cel"), [_literal(edge["condition"])], [])}
+                     if edge["condition"] else {})
+        step("add_edge", _literal(edge["source"]), _literal(edge["target"]), **condition)
     if d["start"]:
-        lines.append(f"    .start_with({d['start']!r})")
+        step("start_with", _literal(d["start"]))
     for end in d["end"]:
-        lines.append(f"    .end_with({end!r})")
-    lines += ["    .validate()", ")", "", "",
-              f"@workflow.with_options(name={d['name']!r})",
-              f"async def {_identifier(str(d['name']))}(ctx: ExecutionContext):",
-              f"    \"\"\"{(d['description'] or 'Runs the graph.').splitlines()[0]}\"\"\"",
-              "    return await graph(ctx.input)", ""]
-    return "\n".join(lines)
+        step("end_with", _literal(end))
+    step("validate")
+
+    summary = (d["description"] if isinstance(d["description"], str) else "") or \
+        "Runs the graph."
+    run = ast.Return(ast.Await(ast.Call(_name("graph"), [ast.Attribute(
+        _name("ctx"), "input", ast.Load())], [])))
+    body.append(ast.AsyncFunctionDef(
+        name=_free_identifier(str(d["name"]), used),
+        args=ast.arguments(posonlyargs=[], args=[ast.arg("ctx", _name("ExecutionContext"))],
+                           kwonlyargs=[], kw_defaults=[], defaults=[]),
+        body=[ast.Expr(ast.Constant(summary.splitlines()[0] if summary.strip()
+                                    else "Runs the graph.")), run],
+        decorator_list=[ast.Call(ast.Attribute(_name("workflow"), "with_options", ast.Load()),
+                                 [], [ast.keyword("name", _literal(d["name"]))])],
+        returns=None, type_params=[]))
+    # the docstring, the imports, the graph, the workflow: separated as PEP 8 says
+    parts = [body[:1], body[1:imports_end], body[imports_end:-1], body[-1:]]
+    doc, head, graph, function = (
+        ast.unparse(ast.fix_missing_locations(ast.Module(part, type_ignores=[]))).strip()
+        for part in parts)
+    return f"{doc}\n\n{head}\n\n{graph}\n\n\n{function}\n"
+
+
+def _name(identifier: str, ctx: ast.expr_context | None = None) -> ast.Name:
+    return ast.Name(identifier, ctx or ast.Load())
+
+
+def _literal(value: Any) -> ast.expr:
+    """``value`` (JSON-like) as a literal expression; anything else as its text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return ast.Constant(value)
+    if isinstance(value, list | tuple):
+        return ast.List([_literal(v) for v in value], ast.Load())
+    if isinstance(value, dict):
+        return ast.Dict([_literal(str(k)) for k in value], [_literal(v) for v in value.values()])
+    return ast.Constant(str(value))
+
+
+def _is_module_path(module: str) -> bool:
+    return bool(module) and all(part.isidentifier() and not keyword.iskeyword(part)
+                                for part in module.split("."))
 
 
 def _task_location(task: Task) -> tuple[str, str]:
@@ -336,8 +401,21 @@ def _task_location(task: Task) -> tuple[str, str]:
 
 
 def _identifier(name: str) -> str:
-    ident = re.sub(r"\W", "_", name)
-    return ident if ident and not ident[0].isdigit() else f"_{ident}"
+    """``name`` as a Python identifier: ASCII letters, digits and ``_``, no keyword."""
+    ident = re.sub(r"[^0-9A-Za-z_]", "_", name)
+    if not ident or ident[0].isdigit():
+        ident = f"_{ident}"
+    return f"{ident}_" if keyword.iskeyword(ident) else ident
+
+
+def _free_identifier(name: str, used: set[str]) -> str:
+    """:func:`_identifier`, made unique among ``used`` (and added to it)."""
+    base = found = _identifier(name)
+    n = 2
+    while found in used:
+        found, n = f"{base}_{n}", n + 1
+    used.add(found)
+    return found
 
 
 # importing a code-defined Graph ---------------------------------------------------------

@@ -21,6 +21,7 @@ from executions.schemas import (
     GraphNode,
     NodeOptions,
     Point,
+    Text,
 )
 
 
@@ -109,9 +110,9 @@ class RunIn(Schema):
 
 
 class ImportIn(Schema):
-    workflow: str
-    graph: str | None = Field(None, description="Which of its Graphs; the first when absent.")
-    name: str | None = Field(None, description="The new graph's name.")
+    workflow: Text
+    graph: Text | None = Field(None, description="Which of its Graphs; the first when absent.")
+    name: Text | None = Field(None, description="The new graph's name.")
 
 
 class TaskParameter(Schema):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from executions import dates
 from flux import Status
 
 EXIT_OK = 0
@@ -63,7 +64,10 @@ def parse_span(text: str, option: str = "--since") -> timedelta:
     match = _SPAN.match(text or "")
     if not match:
         raise CliError(f"{option} takes a span like 30m, 1h, 2d or 1w, not {text!r}")
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    try:
+        return dates.span(**{_UNITS[match.group(2)]: float(match.group(1))})
+    except dates.BadMoment as exc:
+        raise CliError(f"{option} {text}: {exc}") from None
 
 
 def dumps(value: Any) -> str:

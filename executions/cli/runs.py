@@ -17,6 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from executions import dates
 from executions.cli import actions
 from executions.cli.common import (
     EXIT_OK,
@@ -92,7 +93,11 @@ def handle_list(command: Any, options: dict[str, Any]) -> int:
     if options["workflow"]:
         runs = runs.filter(workflow=options["workflow"])
     if options["since"]:
-        runs = runs.filter(created_at__gte=timezone.now() - parse_span(options["since"]))
+        try:
+            start = dates.ago(timezone.now(), parse_span(options["since"]))
+        except dates.BadMoment as exc:
+            raise CliError(f"--since {options['since']}: {exc}") from None
+        runs = runs.filter(created_at__gte=start)
     runs = list(runs[: options["limit"]])
     if options["json"]:
         command.stdout.write(dumps([r.to_dict() for r in runs]))

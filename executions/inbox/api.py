@@ -28,6 +28,7 @@ from executions.schemas import (
     ApprovalDetail,
     ApprovalOut,
     BulkOut,
+    Text,
 )
 
 router = Router(tags=["approvals"])
@@ -45,14 +46,14 @@ class ListQuery(Schema):
 
 class DecisionIn(Schema):
     input: Any = Field(None, description="What the pause returns (JSON, its schema's shape).")
-    comment: str | None = None
+    comment: Text | None = None
 
 
 class BulkIn(Schema):
     ids: list[int]
     action: Literal["approve", "reject"]
     input: Any = Field(None, description="What each pause returns (approve only).")
-    comment: str | None = None
+    comment: Text | None = None
 
 
 @router.get("/", response={200: list[ApprovalOut], **ERRORS}, by_alias=True,

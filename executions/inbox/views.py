@@ -18,7 +18,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from executions import approvals, commands
@@ -26,6 +27,7 @@ from executions.commands import Actor
 from executions.conf import clock
 from executions.models import Approval, Event
 from executions.permissions import APPROVE, allowed
+from executions.views.common import back_to
 from flux.errors import InvalidInputError
 
 PAGE_SIZE = 200
@@ -91,7 +93,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 def _back(request: HttpRequest) -> HttpResponse:
-    return redirect(request.POST.get("next") or "/inbox/")
+    return back_to(request, reverse("inbox"))
 
 
 @login_required

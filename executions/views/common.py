@@ -6,12 +6,14 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from executions import permissions
 from executions.conf import clock
 from executions.models import Execution
 from flux.projection import Status
+from flux.text import printable
 
 #: Statuses in the order pages list them.
 STATUSES = [Status.CREATED, Status.QUEUED, Status.RUNNING, Status.PAUSED, Status.SLEEPING,
@@ -28,6 +30,19 @@ def can(request: HttpRequest, action: str) -> bool:
 
 def capabilities(request: HttpRequest) -> dict[str, bool]:
     return {name: can(request, name) for name in ("run", "cancel", "retry", "rerun")}
+
+
+def back_to(request: HttpRequest, default: str) -> HttpResponseRedirect:
+    """Redirect to the form's ``next`` when it points into this site, else to ``default``.
+
+    The one place a user-supplied redirect target is followed: another host, a
+    protocol-relative ``//host`` or a ``javascript:`` URL is ignored.
+    """
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = ""
+    return HttpResponseRedirect(target or default)
 
 
 def worker_lost(execution: Execution, now: float | None = None) -> bool:
@@ -59,7 +74,9 @@ def human_duration(value: timedelta | float | None) -> str:
 
 
 def pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False, default=str)
+    """``value`` as indented JSON for a page (printable: ``flux.text.printable``)."""
+    return printable(json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False,
+                                default=str))
 
 
 def error_chain(error: Any) -> list[dict[str, str]]:
@@ -67,11 +84,11 @@ def error_chain(error: Any) -> list[dict[str, str]]:
     chain = []
     seen = 0
     while isinstance(error, dict) and seen < 20:
-        chain.append({"type": str(error.get("type") or "Error"),
-                      "message": str(error.get("message") or ""),
-                      "traceback": str(error.get("traceback") or "")})
+        chain.append({"type": printable(str(error.get("type") or "Error")),
+                      "message": printable(str(error.get("message") or "")),
+                      "traceback": printable(str(error.get("traceback") or ""))})
         error = error.get("cause")
         seen += 1
     if error is not None and not chain:
-        chain.append({"type": "Error", "message": str(error), "traceback": ""})
+        chain.append({"type": "Error", "message": printable(str(error)), "traceback": ""})
     return chain

@@ -23,7 +23,6 @@ from django.shortcuts import render
 from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from executions import commands, permissions
@@ -33,6 +32,7 @@ from executions.views import filters, render as fast, timeline
 from executions.views.common import (
     FINISHED,
     STATUSES,
+    back_to,
     capabilities,
     duration,
     error_chain,
@@ -42,6 +42,7 @@ from executions.views.common import (
 )
 from flux.errors import ExecutionError
 from flux.projection import Status
+from flux.text import printable
 
 #: Event rows an execution page renders (the newest; the JSON download has all).
 LOG_ROWS = 500
@@ -130,8 +131,8 @@ def _summary(value: Any, limit: int = 160) -> str:
     """An event value on one line (as frontend/lib/format.ts summarizes live rows)."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
-                                                            default=str)
+    text = printable(value if isinstance(value, str)
+                     else json.dumps(value, ensure_ascii=False, default=str))
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -229,7 +230,8 @@ def execution_events(request: HttpRequest, execution_id: str) -> HttpResponse:
         yield "["
         first = True
         for row in rows.iterator(chunk_size=2000):
-            yield ("" if first else ",\n") + json.dumps(row.to_dict(), ensure_ascii=False)
+            yield ("" if first else ",\n") + printable(json.dumps(row.to_dict(),
+                                                                  ensure_ascii=False))
             first = False
         yield "]\n"
 
@@ -239,10 +241,7 @@ def execution_events(request: HttpRequest, execution_id: str) -> HttpResponse:
 
 
 def _back(request: HttpRequest, execution: Execution) -> HttpResponseRedirect:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        target = ""
-    return HttpResponseRedirect(target or reverse("execution", args=[execution.pk]))
+    return back_to(request, reverse("execution", args=[execution.pk]))
 
 
 @require_POST

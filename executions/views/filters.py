@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.db.models import QuerySet
 from django.http import QueryDict
-from django.utils.dateparse import parse_date, parse_datetime
 
-from executions import pagination
+from executions import dates, pagination
 from executions.models import Execution
 from executions.views.common import STATUSES
 
@@ -29,6 +28,7 @@ MAX_LIMIT = 200
 _RELATIVE = re.compile(r"^(\d{1,5})\s*(m|h|d|w)$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 FILTER_KEYS = ("status", "workflow", "since", "until", "id")
+TIME_HELP = "use 30m, 24h, 7d, a date (2026-01-31) or a date and time (2026-01-31T09:30)."
 
 
 @dataclass
@@ -65,26 +65,14 @@ class Filters:
         return q.urlencode()
 
 
-def parse_time(value: str, now: datetime, *, end: bool = False) -> datetime | None:
-    """``30m``/``24h``/``7d``/``2w`` ago, an ISO date (its start, or its end) or datetime."""
+def parse_time(value: str, now: datetime, *, end: bool = False) -> datetime:
+    """``30m``/``24h``/``7d``/``2w`` ago, an ISO date (its start, or its end) or datetime,
+    in UTC (``executions.dates``); BadMoment when it is none of these or out of range."""
     value = value.strip()
     match = _RELATIVE.match(value)
     if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    try:
-        moment = parse_datetime(value)
-    except ValueError:
-        moment = None
-    if moment is not None:
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    try:
-        day = parse_date(value)
-    except ValueError:
-        day = None
-    if day is not None:
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return start + timedelta(days=1) if end else start
-    return None
+        return dates.ago(now, dates.span(**{_UNITS[match.group(2)]: int(match.group(1))}))
+    return dates.parse(value, end_of_day=end)
 
 
 def parse(params: QueryDict, now: datetime | None = None) -> Filters:
@@ -104,13 +92,12 @@ def parse(params: QueryDict, now: datetime | None = None) -> Filters:
         value = params.get(key, "").strip()
         if not value:
             continue
-        moment = parse_time(value, now, end=key == "until")
-        if moment is None:
-            f.errors.append(f"'{value}' is not a time for {key}: use 30m, 24h, 7d, a date "
-                            "(2026-01-31) or a date and time (2026-01-31T09:30).")
+        try:
+            setattr(f, key, parse_time(value, now, end=key == "until"))
+        except dates.BadMoment as exc:
+            hint = str(exc) if isinstance(exc, dates.OutOfRange) else TIME_HELP
+            f.errors.append(f"'{value}' is not a time for {key}: {hint}")
             f.raw[key] = ""
-        else:
-            setattr(f, key, moment)
     if f.since and f.until and f.since >= f.until:
         f.errors.append("'since' is after 'until': nothing can match; showing both ignored.")
         f.since = f.until = None

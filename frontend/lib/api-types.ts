@@ -545,7 +545,7 @@ export interface components {
     ExecutionFilters: {
       /**
        * Since
-       * @description Created at or after (ISO 8601).
+       * @description Created at or after (ISO 8601; without an offset: UTC).
        */
       since?: string | null;
       /**
@@ -555,7 +555,7 @@ export interface components {
       status?: string | null;
       /**
        * Until
-       * @description Created before (ISO 8601).
+       * @description Created before (ISO 8601; without an offset: UTC).
        */
       until?: string | null;
       /** Workflow */
@@ -1545,9 +1545,9 @@ export interface operations {
         /** @description One status (see Execution.status). */
         status?: string | null;
         workflow?: string | null;
-        /** @description Created at or after (ISO 8601). */
+        /** @description Created at or after (ISO 8601; without an offset: UTC). */
         since?: string | null;
-        /** @description Created before (ISO 8601). */
+        /** @description Created before (ISO 8601; without an offset: UTC). */
         until?: string | null;
         limit?: number;
         cursor?: string | null;

@@ -25,8 +25,8 @@ class FakeSocket implements SocketLike {
   open() {
     this.onopen?.({});
   }
-  drop() {
-    this.onclose?.({});
+  drop(code?: number) {
+    this.onclose?.(code === undefined ? {} : { code });
   }
   receive(message: unknown) {
     this.onmessage?.({ data: JSON.stringify(message) });
@@ -298,6 +298,16 @@ describe('LiveStream', () => {
       await vi.advanceTimersByTimeAsync(5000);
     }
     expect(statuses).toContain('polling');
+  });
+
+  it.each([4403, 4404])('stops for good when the server refuses the socket (%i)', async (code) => {
+    const { latest, sockets, statuses, api } = setup();
+    latest().open();
+    latest().drop(code);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets).toHaveLength(1);
+    expect(statuses.at(-1)).toBe('closed');
+    expect(api.calls).toHaveLength(0);
   });
 
   it('stops everything on close', async () => {

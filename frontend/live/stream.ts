@@ -65,6 +65,9 @@ export interface LiveStreamOptions {
   random?: () => number;
 }
 
+/** Close codes the server refuses a socket with (docs/frontend.md): the stream stops. */
+export const REFUSED_CODES: ReadonlySet<number> = new Set([4403, 4404]);
+
 const DEFAULT_BACKOFF: BackoffOptions = { initialDelay: 500, maxDelay: 15_000, factor: 2, jitter: 0.2 };
 
 /** The delay before reconnect attempt number `failures` (1-based). */
@@ -197,9 +200,17 @@ export class LiveStream {
       this.handleMessage(message.data);
     };
     socket.onerror = () => {};
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (REFUSED_CODES.has((event as { code?: number } | null)?.code ?? 0)) {
+        // Refused (4403: no permission or logged out; 4404: no such execution or path):
+        // retrying cannot help, and neither can polling the same data over REST.
+        this.stopped = true;
+        this.clearTimers();
+        this.setStatus('closed');
+        return;
+      }
       const healthy = opened && Date.now() - this.openedAt >= (this.options.minHealthyMs ?? 2000);
       this.onSocketLost(healthy);
     };

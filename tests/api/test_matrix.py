@@ -101,6 +101,9 @@ MATRIX: list[Rule] = [
     Rule("api/openapi.json", needs=PUBLIC),
     Rule("api/{path}", needs=PUBLIC, path="/api/no/such/thing", ok=(404,),
          note="any /api/ path no router claims: a 404 in the error shape"),
+    Rule("api/{path}", "POST", PUBLIC, "/api/no/such/thing", ok=(404,), body={},
+         note="any method, with a token too: the same 404, never a CSRF page"),
+    Rule("api/{path}", "DELETE", PUBLIC, "/api/no/such/thing", ok=(404,)),
     # workflows
     Rule("api/workflows/", path="/api/workflows/"),
     Rule("api/workflows/{name}", path="/api/workflows/{workflow}"),

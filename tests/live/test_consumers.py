@@ -59,6 +59,16 @@ def communicator(path: str, user) -> WebsocketCommunicator:
     return com
 
 
+async def close_code(com: WebsocketCommunicator, timeout: float = 1) -> int | None:
+    """The code a refused socket is closed with. A refusal is accepted first, then
+    closed, so that the browser's ``onclose`` sees the code (not an HTTP 403)."""
+    connected, _ = await com.connect(timeout=timeout)
+    assert connected, "refusals are sent after the handshake"
+    message = await com.receive_output(timeout=timeout)
+    assert message["type"] == "websocket.close", message
+    return message.get("code")
+
+
 def run_in_thread(execution_id: str) -> str | None:
     """runner.run as a worker thread does it, closing that thread's connections."""
     from django.db import connections
@@ -98,15 +108,18 @@ async def test_anonymous_and_unprivileged_users_are_refused():
     nobody = await database_sync_to_async(User.objects.create_user)("nobody")
     for user in (AnonymousUser(), nobody):
         for path in (f"/ws/executions/{ex.pk}/", "/ws/executions/"):
-            com = communicator(path, user)
-            connected, code = await com.connect()
-            assert (connected, code) == (False, 4403)
+            assert await close_code(communicator(path, user)) == 4403
 
 
 async def test_an_unknown_execution_is_refused():
     user = await database_sync_to_async(viewer)()
-    connected, code = await communicator("/ws/executions/nope/", user).connect()
-    assert (connected, code) == (False, 4404)
+    assert await close_code(communicator("/ws/executions/nope/", user)) == 4404
+
+
+@pytest.mark.parametrize("path", ["/ws/nope/", "/ws/executions/a/b/", "/", "/api/"])
+async def test_an_unknown_path_is_answered_and_closed_with_4404(path):
+    user = await database_sync_to_async(viewer)()
+    assert await close_code(communicator(path, user)) == 4404
 
 
 async def test_subscribe_sends_the_missed_events_then_the_execution():
