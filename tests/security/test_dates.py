@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from executions import dates, runner
+from executions import commands, dates
+from executions.commands import Actor
 from executions.models import Execution
 from tests.cli.conftest import flux
 
@@ -30,7 +31,7 @@ def cursor(*parts) -> str:
 def one_run(admin) -> Execution:
     import tests.api.workflows  # noqa: F401 - registers api_hello
 
-    return runner.start_execution("api_hello", {"name": "Ada"}, actor="setup")
+    return commands.start("api_hello", {"name": "Ada"}, actor=Actor.system("setup"))
 
 
 def test_the_helper_reads_naive_times_as_utc_and_refuses_what_overflows():

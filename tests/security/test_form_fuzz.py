@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import tests.security.workflows  # noqa: F401 - registers sec_echo, sec_ask
-from executions import runner
+from executions import commands
+from executions.commands import Actor
 from executions.models import Approval, Execution
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,8 +49,8 @@ MOMENT = st.one_of(TEXT, st.sampled_from(
 @pytest.fixture
 def world(admin, queue):
     client = admin
-    done = runner.start_execution("sec_echo", "x", actor="setup")
-    asking = runner.start_execution("sec_ask", None, actor="setup")
+    done = commands.start("sec_echo", "x", actor=Actor.system("setup"))
+    asking = commands.start("sec_ask", None, actor=Actor.system("setup"))
     queue.drain()
     approval = Approval.objects.get(execution_id=asking.pk)
     return {"client": client, "done": done.pk, "paused": asking.pk,

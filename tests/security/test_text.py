@@ -12,7 +12,8 @@ from django.db import connection
 from django.test import Client
 
 import tests.security.workflows  # noqa: F401 - registers sec_echo, sec_ask
-from executions import runner
+from executions import commands
+from executions.commands import SYSTEM, Actor
 from executions.models import Approval, Event, Execution, Secret, Token
 from graphs.models import GraphDefinition
 from tests.cli.conftest import flux
@@ -28,7 +29,7 @@ def post(client: Client, path: str, body) -> object:
 
 
 def paused_run(queue) -> Execution:
-    execution = runner.start_execution("sec_ask", None, actor="setup")
+    execution = commands.start("sec_ask", None, actor=Actor.system("setup"))
     queue.drain()
     return Execution.objects.get(pk=execution.pk)
 
@@ -58,7 +59,7 @@ def test_the_run_form_refuses_it_too(admin, value):
 
 
 def test_rerun_with_an_edited_input_refuses_it(admin, queue):
-    original = runner.start_execution("sec_echo", "fine", actor="setup")
+    original = commands.start("sec_echo", "fine", actor=Actor.system("setup"))
     answer = admin.post(f"/executions/{original.pk}/rerun/", {"input": '"\\ud800"'},
                         follow=True)
     assert "cannot be stored" in answer.content.decode()
@@ -102,7 +103,7 @@ def test_a_comment_no_store_keeps_is_a_422_naming_it(admin, queue, comment):
     answer = post(admin, f"/api/approvals/{approval.pk}/reject", {"comment": comment})
     assert answer.status_code == 422 and "comment" in json.dumps(answer.json()["errors"])
     with pytest.raises(Exception, match="cannot be stored"):
-        runner.resume_execution(execution.pk, None, approved=False, comment=comment)
+        commands.decide(approval.pk, approve=False, comment=comment, actor=SYSTEM)
     assert Approval.objects.get(pk=approval.pk).status == "pending"
 
 
