@@ -118,7 +118,7 @@ MATRIX: list[Rule] = [
     Rule("api/executions/{execution_id}/resume", "POST", perms.APPROVE,
          "/api/executions/{paused}/resume", allowed="approver", denied="operator",
          body={"input": True}, note="answers the pause as the inbox does: every role in "
-                                    "tests/api/test_resume_rules.py"),
+                                    "tests/security/test_resume_rules.py"),
     Rule("api/executions/{execution_id}/retry", "POST", perms.RUN,
          "/api/executions/{failed}/retry", allowed="editor", denied="viewer"),
     Rule("api/executions/{execution_id}/rerun", "POST", perms.RUN,

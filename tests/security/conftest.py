@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from tests.api.conftest import client_for, make_user
+from tests.api.conftest import client_for, make_user, users  # noqa: F401 - users: fixture
 from tests.inbox.conftest import people, sent  # noqa: F401 - fixtures
 from tests.inline_queue import queue  # noqa: F401 - fixture
 

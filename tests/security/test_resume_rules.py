@@ -14,7 +14,7 @@ from django.core.management import call_command
 
 from executions.models import Approval, Event
 from tests.api.conftest import PERSONAS, client_for, token_client
-from tests.inbox.conftest import paused, sent  # noqa: F401 - fixtures
+from tests.inbox.conftest import paused
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("sent")]
 
