@@ -23,7 +23,8 @@ medium. Each command
 Errors: :class:`flux.errors.InvalidStateError` (409), ``InvalidInputError`` (422;
 :class:`InputTooLarge` 413), ``WorkflowNotFoundError`` / ``ExecutionNotFoundError``
 (404), :class:`django.core.exceptions.PermissionDenied` (403) and the approval
-errors of :mod:`executions.approvals`, each with its ``status`` and ``code``.
+errors of :mod:`executions.approvals`, each with its ``status`` and ``code``:
+:data:`ERROR_ANSWERS` and :func:`error_answer` are the one map of them.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from flux.errors import (
     ExecutionNotFoundError,
     InvalidInputError,
     InvalidStateError,
+    WorkflowNotFoundError,
 )
 from flux.serialization import decode
 
@@ -390,27 +392,31 @@ def _each(ids: Iterable[Any], act: Callable[[Any], Any]) -> list[Outcome]:
         except ApprovalError as exc:
             out.append(Outcome(pk, status=exc.status, code=exc.code, detail=exc.detail))
         except (ExecutionError, PermissionDenied) as exc:
-            status, code = error_status(exc)
-            out.append(Outcome(pk, status=status, code=code, detail=str(exc)))
+            status, code, detail, _ = error_answer(exc)
+            out.append(Outcome(pk, status=status, code=code, detail=detail))
     return out
 
 
-def error_status(exc: BaseException) -> tuple[int, str]:
-    """The HTTP status and stable code of a command's error (every adapter's one map)."""
-    if isinstance(exc, ApprovalError):
-        return exc.status, exc.code
-    if isinstance(exc, InputTooLarge):
-        return 413, "payload_too_large"
-    if isinstance(exc, InvalidInputError):
-        return 422, "invalid_input"
-    if isinstance(exc, InvalidStateError):
-        return 409, "invalid_state"
-    if isinstance(exc, ExecutionNotFoundError):
-        return 404, "execution_not_found"
-    if isinstance(exc, PermissionDenied):
-        return 403, "permission_denied"
-    from flux.errors import WorkflowNotFoundError
+#: How each command error reads as an HTTP answer, first match wins (every adapter's
+#: one map: the API's handlers, bulk outcomes). Approval errors carry their own.
+ERROR_ANSWERS: tuple[tuple[type[BaseException], int, str], ...] = (
+    (InputTooLarge, 413, "payload_too_large"),
+    (InvalidInputError, 422, "invalid_input"),
+    (InvalidStateError, 409, "invalid_state"),
+    (ExecutionNotFoundError, 404, "execution_not_found"),
+    (WorkflowNotFoundError, 404, "workflow_not_found"),
+    (PermissionDenied, 403, "permission_denied"),
+)
 
-    if isinstance(exc, WorkflowNotFoundError):
-        return 404, "workflow_not_found"
-    return 400, "bad_request"
+
+def error_answer(exc: BaseException) -> tuple[int, str, str, dict[str, Any]]:
+    """``(status, code, detail, extra)`` for a command's error; ``extra`` holds the
+    ``errors`` of a refused input."""
+    if isinstance(exc, ApprovalError):
+        return exc.status, exc.code, exc.detail, {"errors": exc.errors} if exc.errors else {}
+    for cls, status, code in ERROR_ANSWERS:
+        if isinstance(exc, cls):
+            detail = str(exc) or "You may not do that."
+            errors = getattr(exc, "errors", None)
+            return status, code, detail, {"errors": errors} if errors else {}
+    return 400, "bad_request", str(exc) or type(exc).__name__, {}

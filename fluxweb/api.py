@@ -18,24 +18,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from executions import commands
 from executions.api_errors import STATUS_CODES, ApiError
 from executions.approvals import ApprovalError
 from executions.auth import BadToken, CsrfFailed, api_auth
-from executions.commands import InputTooLarge
 from executions.permissions import NotAuthenticated
-from flux.errors import (
-    ExecutionNotFoundError,
-    InvalidInputError,
-    InvalidStateError,
-    WorkflowNotFoundError,
-)
 
 log = logging.getLogger(__name__)
 
@@ -80,35 +74,14 @@ def on_csrf_failed(request: HttpRequest, exc: CsrfFailed) -> HttpResponse:
                                "the X-CSRFToken header (or use a bearer token).", "csrf_failed")
 
 
-@api.exception_handler(InvalidStateError)
-def on_invalid_state(request: HttpRequest, exc: InvalidStateError) -> HttpResponse:
-    return error(request, 409, str(exc), "invalid_state")
+def on_command_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The command layer's errors, as its one map says (``commands.error_answer``)."""
+    status, code, detail, extra = commands.error_answer(exc)
+    return error(request, status, detail, code, **extra)
 
 
-@api.exception_handler(InputTooLarge)
-def on_input_too_large(request: HttpRequest, exc: InputTooLarge) -> HttpResponse:
-    return error(request, 413, str(exc), "payload_too_large")
-
-
-@api.exception_handler(ApprovalError)
-def on_approval_error(request: HttpRequest, exc: ApprovalError) -> HttpResponse:
-    extra = {"errors": exc.errors} if exc.errors else {}
-    return error(request, exc.status, exc.detail, exc.code, **extra)
-
-
-@api.exception_handler(InvalidInputError)
-def on_invalid_input(request: HttpRequest, exc: InvalidInputError) -> HttpResponse:
-    return error(request, 422, str(exc), "invalid_input", errors=exc.errors)
-
-
-@api.exception_handler(ExecutionNotFoundError)
-def on_execution_not_found(request: HttpRequest, exc: ExecutionNotFoundError) -> HttpResponse:
-    return error(request, 404, str(exc), "execution_not_found")
-
-
-@api.exception_handler(WorkflowNotFoundError)
-def on_workflow_not_found(request: HttpRequest, exc: WorkflowNotFoundError) -> HttpResponse:
-    return error(request, 404, str(exc), "workflow_not_found")
+for _error in (ApprovalError, *(cls for cls, _, _ in commands.ERROR_ANSWERS)):
+    api.add_exception_handler(_error, on_command_error)
 
 
 @api.exception_handler(HttpError)
@@ -126,11 +99,6 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error(request, 404, str(exc) or "Not found.", "not_found")
-
-
-@api.exception_handler(PermissionDenied)
-def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return error(request, 403, str(exc) or "You may not do that.", "permission_denied")
 
 
 @api.exception_handler(RequestDataTooBig)

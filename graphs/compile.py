@@ -266,7 +266,10 @@ def _placeholder(name: str) -> Task:
     def missing(*args: Any, **kwargs: Any) -> Any:
         raise LookupError(f"Task '{name}' is not registered")
 
-    return Task(missing, name=name or "missing", register=False)
+    # The name is shown, never formatted: braces in it are literal (a task name may be a
+    # template of its parameters, and an unknown task has none).
+    literal = (name or "missing").replace("{", "{{").replace("}", "}}")
+    return Task(missing, name=literal, register=False)
 
 
 def _list(value: Any) -> list[Any]:

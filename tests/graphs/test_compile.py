@@ -42,6 +42,12 @@ def test_an_unknown_task_names_its_node():
     assert "not a registered task" in problems(d)[0]["message"]
 
 
+def test_an_unknown_task_named_with_braces_is_a_problem_not_a_crash():
+    d = three_nodes()
+    d["nodes"][1]["task"] = "sum_{n"
+    assert codes(d) == [("unknown_task", "label")]
+
+
 def test_bad_options_name_their_node():
     d = three_nodes()
     d["nodes"][0]["options"] = {"retry_max_attempts": -1, "timeout": 0, "retry_backoff": "x",
