@@ -36,3 +36,23 @@ def test_it_honours_django_superuser_variables(monkeypatch):
     ensurelogin()
     ensurelogin()  # a second run changes nothing
     assert authenticate(username="bob", password="a long enough password").is_superuser
+
+
+@pytest.mark.django_db
+def test_the_django_variables_need_no_email(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "carl")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "another long password")
+    monkeypatch.delenv("DJANGO_SUPERUSER_EMAIL", raising=False)
+    assert "Created user 'carl'" in ensurelogin()
+    assert authenticate(username="carl", password="another long password").is_superuser
+
+
+@pytest.mark.django_db
+def test_a_username_without_a_password_is_refused(monkeypatch):
+    from django.core.management import CommandError
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "dora")
+    monkeypatch.delenv("DJANGO_SUPERUSER_PASSWORD", raising=False)
+    with pytest.raises(CommandError, match="without DJANGO_SUPERUSER_PASSWORD"):
+        ensurelogin()
+    assert not User.objects.filter(username="dora").exists()

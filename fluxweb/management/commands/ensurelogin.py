@@ -1,8 +1,9 @@
 """Make sure someone can log in: create user `admin` with a random password when no
 user exists, and print how to log in. `scripts/run` calls it after migrating.
 
-With DJANGO_SUPERUSER_USERNAME set it defers to `createsuperuser --noinput` (which
-reads DJANGO_SUPERUSER_PASSWORD and DJANGO_SUPERUSER_EMAIL), the Django way.
+With DJANGO_SUPERUSER_USERNAME set it creates that superuser from the Django variables
+(DJANGO_SUPERUSER_PASSWORD, and DJANGO_SUPERUSER_EMAIL when given: unlike
+`createsuperuser --noinput`, a login needs no email address).
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -24,7 +24,13 @@ class Command(BaseCommand):
         username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "").strip()
         if username:
             if not User.objects.filter(username=username).exists():
-                call_command("createsuperuser", interactive=False, verbosity=0)
+                password = os.environ.get("DJANGO_SUPERUSER_PASSWORD", "")
+                if not password:
+                    raise CommandError("DJANGO_SUPERUSER_USERNAME is set without "
+                                       "DJANGO_SUPERUSER_PASSWORD: set both, or neither.")
+                User.objects.create_superuser(
+                    username, email=os.environ.get("DJANGO_SUPERUSER_EMAIL", "").strip(),
+                    password=password)
                 self.stdout.write(f"Created user {username!r} from DJANGO_SUPERUSER_*.")
             self.stdout.write(f"Log in as {username!r} with DJANGO_SUPERUSER_PASSWORD.")
             return
