@@ -46,7 +46,15 @@ class Execution(Schema):
     cancel_requested: bool
     wake_at: str | None
     worker: str | None
-    actor: str | None = Field(description="Who started it (a username).")
+    actor: str | None = Field(description="Who started it (a username, or "
+                                          "schedule:NAME).")
+    schedule: str | None = Field(None, description="The schedule that started it.")
+    scheduled_for: str | None = Field(None, description="The fire time it ran for.")
+    idempotency_key: str | None = None
+    priority: int = 0
+    tags: dict[str, str] = Field(default_factory=dict)
+    waiting_reason: str | None = Field(None, description="Why a queued run has not "
+                                                         "started (a concurrency slot).")
 
 
 class ExecutionPage(Page):
@@ -99,6 +107,11 @@ class WorkflowDetail(WorkflowSummary):
 
 class RunBody(Schema):
     input: Any = Field(None, description="The workflow's input (JSON).")
+    idempotency_key: str | None = Field(
+        None, max_length=200, description="A run of this workflow with this key already: "
+                                          "answered 200 with it, nothing started.")
+    priority: int = Field(0, ge=-1000, le=1000, description="Higher runs first.")
+    tags: dict[str, str] | None = Field(None, description="An object of strings.")
 
 
 class ResumeBody(Schema):
