@@ -52,15 +52,15 @@ AUTO_SUFFIX = "_auto"
 MAX_COUNTED_SKIPS = 10_000
 
 
-class ScheduleNotFound(ExecutionError):
-    status, code = 404, "schedule_not_found"
+class ScheduleNotFound(LookupError):
+    http_status, code = 404, "schedule_not_found"
 
     def __init__(self, name: str) -> None:
         super().__init__(f"No schedule named '{name}'.")
 
 
 class ScheduleExists(InvalidStateError):
-    status, code = 409, "schedule_exists"
+    http_status, code = 409, "schedule_exists"
 
 
 def get(name: str) -> Schedule:

@@ -108,7 +108,7 @@ def _errors(view: Callable) -> Callable:
         try:
             return view(*args, **kwargs)
         except (schedules.ScheduleNotFound, schedules.ScheduleExists) as exc:
-            raise ApiError(exc.status, str(exc), code=exc.code) from None
+            raise ApiError(exc.http_status, str(exc), code=exc.code) from None
 
     return wrapper
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.fields.json import KeyTransform
 
 from executions.conf import app_settings
 from flux.errors import InvalidInputError
@@ -93,7 +93,7 @@ def parse_tag_filters(values: Iterable[str], sep: str) -> list[tuple[str, str]]:
 def filter_tags(rows: QuerySet, pairs: Iterable[tuple[str, str]]) -> QuerySet:
     """Only the executions with every ``(key, value)`` tag."""
     for i, (key, value) in enumerate(pairs):
-        rows = rows.alias(**{f"_tag{i}": KeyTextTransform(key, "tags")}).filter(
+        rows = rows.alias(**{f"_tag{i}": KeyTransform(key, "tags")}).filter(
             **{f"_tag{i}": value})
     return rows
 

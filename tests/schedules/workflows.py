@@ -35,3 +35,23 @@ async def sched_limited(ctx: ExecutionContext) -> object:
 @workflow.with_options(concurrency={"limit": 1, "key": "input.customer"})
 async def sched_per_customer(ctx: ExecutionContext) -> object:
     return ctx.input
+
+
+@task
+def linger(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+@workflow.with_options(concurrency=2)
+async def sched_limited_slow(ctx: ExecutionContext) -> object:
+    """At most two at once; each takes ``input["seconds"]``."""
+    return await linger(ctx.input["seconds"])
+
+
+@workflow.with_options(concurrency={"limit": 1, "key": "input.customer"})
+async def sched_per_customer_slow(ctx: ExecutionContext) -> object:
+    """One at a time per customer."""
+    return await linger(ctx.input["seconds"])
