@@ -21,6 +21,7 @@ export default defineConfig({
         live: 'frontend/live.ts',
         'graph-view': 'frontend/graph-view.tsx',
         'graph-editor': 'frontend/graph-editor.tsx',
+        schedules: 'frontend/schedules.ts',
       },
       // Keep live.ts's exports so a page can `import { LiveStream } from ...`.
       preserveEntrySignatures: 'exports-only',

@@ -71,6 +71,15 @@ MATRIX: list[Rule] = [
     Rule("executions/{execution_id}/{action}/", "POST", perms.CANCEL,
          "/executions/{queued}/cancel/", page=True, allowed="operator", denied="approver",
          ok=(302,), note="cancel; retry and rerun need RUN (perms.ACTIONS)"),
+    # schedule pages (executions/views/schedules.py): changes need manage_schedules
+    Rule("schedules/", page=True),
+    Rule("schedules/", "POST", perms.MANAGE_SCHEDULES, page=True, allowed="operator",
+         denied="editor", ok=(302,), body={"name": "matrix-page", "workflow": "api_hello",
+                                           "cron": "0 9 * * *", "input": '{"name": "Ada"}'}),
+    Rule("schedules/{name}/", path="/schedules/{schedule}/", page=True),
+    Rule("schedules/{name}/", "POST", perms.MANAGE_SCHEDULES, "/schedules/{schedule}/",
+         page=True, allowed="operator", denied="viewer", ok=(302,),
+         body={"action": "pause"}),
     # API tokens page (executions/views_tokens.py): every user manages their own
     Rule("tokens/", needs=LOGIN, allowed="nobody", page=True),
     Rule("tokens/", "POST", LOGIN, allowed="nobody", page=True,
