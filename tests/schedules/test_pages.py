@@ -75,3 +75,13 @@ def test_the_execution_page_says_which_schedule_started_it_and_for_when(operator
     assert "morning" in started
     assert '<time datetime="2026-03-27T09:00:00+00:00">2026-03-27 10:00 Europe/Paris</time>' in (
         started)
+
+
+def test_the_run_form_takes_an_idempotency_key(operator, queue):
+    first = operator.post("/workflows/sched_echo/", {"input": "1", "idempotency_key": "k-1",
+                                                     "priority": "3"})
+    again = operator.post("/workflows/sched_echo/", {"input": "2", "idempotency_key": "k-1"})
+    assert first.status_code == again.status_code == 302
+    assert first["Location"] == again["Location"]
+    run = Execution.objects.get(idempotency_key="k-1")
+    assert (run.priority, run.input) == (3, 1)
