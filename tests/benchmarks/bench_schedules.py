@@ -66,7 +66,8 @@ def main() -> None:
 
             until = datetime.fromisoformat(first).timestamp() + 60 * args.minutes - 1
             time.sleep(max(0.0, until - time.time()))
-            d.query("UPDATE executions_schedule SET paused = true")
+            d.query("WITH u AS (UPDATE executions_schedule SET paused = true RETURNING 1) "
+                    "SELECT count(*) FROM u")
             expected = args.schedules * args.minutes
             deadline = time.time() + 600
             while time.time() < deadline:
