@@ -23,6 +23,7 @@ export default defineConfig({
         inbox: 'frontend/inbox.ts',
         'graph-view': 'frontend/graph-view.tsx',
         'graph-editor': 'frontend/graph-editor.tsx',
+        schedules: 'frontend/schedules.ts',
       },
       // Keep live.ts's exports so a page can `import { LiveStream } from ...`.
       preserveEntrySignatures: 'exports-only',

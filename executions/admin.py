@@ -262,3 +262,7 @@ class SecretAdmin(admin.ModelAdmin):
             obj.ciphertext = encrypt(value)
         obj.updated_by = request.user.get_username()
         obj.save()
+
+
+# Schedules have their own module (imported here, where the admin looks).
+from executions import schedule_admin  # noqa: E402, F401

@@ -24,7 +24,7 @@ from django.utils import timezone
 from ninja import Field as NinjaField, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from executions import commands, dates, registry, schemas
+from executions import commands, dates, registry, schemas, starting
 from executions.api_errors import ApiError
 from executions.commands import Actor
 from executions.models import Event, Execution, Secret, Token, Workflow as WorkflowRow
@@ -108,14 +108,20 @@ def get_workflow(request: HttpRequest, name: str):
     return item
 
 
-@router.post("/workflows/{name}/run", response={201: schemas.Execution, **MUTATION_ERRORS},
+@router.post("/workflows/{name}/run",
+             response={200: schemas.Execution, 201: schemas.Execution, **MUTATION_ERRORS},
              summary="Start an execution")
 @api_requires(RUN)
 def run_workflow(request: HttpRequest, name: str, body: schemas.RunBody | None = None):
-    """Answers 201 with the new (queued) execution; 422 when the input fails the
-    workflow's schema, 404 for an unknown workflow."""
-    value = body.input if body is not None else None
-    return Status(201, commands.start(name, value, actor=Actor.of(request.user)).to_dict())
+    """Answers 201 with the new (queued) execution, or 200 with the existing one when
+    a run of this workflow has the body's ``idempotency_key`` already; 422 when the
+    input fails the workflow's schema (or a bad key, priority or tags), 404 for an
+    unknown workflow."""
+    body = body or schemas.RunBody()
+    outcome = commands.begin(name, body.input, actor=Actor.of(request.user),
+                             idempotency_key=body.idempotency_key, priority=body.priority,
+                             tags=body.tags)
+    return Status(201 if outcome.created else 200, outcome.execution.to_dict())
 
 
 # executions ------------------------------------------------------------------------
@@ -127,6 +133,7 @@ class ExecutionFilters(Schema):
         None, description="Created at or after (ISO 8601; without an offset: UTC).")
     until: dates.UtcDatetime | None = NinjaField(
         None, description="Created before (ISO 8601; without an offset: UTC).")
+    tag: list[str] = NinjaField([], description="KEY:VALUE; repeat for all of several.")
 
 
 get_execution = commands.execution
@@ -149,6 +156,8 @@ def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
         rows = rows.filter(created_at__gte=params.since)
     if params.until:
         rows = rows.filter(created_at__lt=params.until)
+    if params.tag:
+        rows = starting.filter_tags(rows, starting.parse_tag_filters(params.tag, ":"))
     return rows
 
 

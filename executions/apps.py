@@ -41,3 +41,10 @@ class ExecutionsConfig(AppConfig):
         store.add_append_hook(approvals.MIRROR)
         runner.add_reaper_pass("deadlines", commands.apply_deadlines)
         runner.add_reaper_pass("reminders", approvals.remind)
+        # When runs start (docs/schedules.md): schedules declared in code are written by
+        # each sync; runs waiting for a concurrency slot are woken by every reaper.
+        from executions import schedules
+
+        if schedules.sync_declared not in registry.sync_hooks:
+            registry.sync_hooks.append(schedules.sync_declared)
+        runner.add_reaper_pass("concurrency", runner.wake_all_waiters)

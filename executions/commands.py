@@ -37,9 +37,9 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from executions import approvals
+from executions import approvals, starting
 from executions.approvals import (
     AlreadyDecided,
     ApprovalError,
@@ -159,27 +159,82 @@ def execution(execution_id: str) -> Execution:
 
 # starting -----------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Started:
+    """What :func:`begin` gave: the execution, and whether this call created it (False:
+    an earlier start with the same idempotency key, or the same schedule fire, won)."""
+
+    execution: Execution
+    created: bool
+
+
 def start(workflow: str | Workflow, input: Any = None, *, actor: Actor,
-          parent: Execution | str | None = None, meta: dict | None = None) -> Execution:
-    """Create a queued execution of ``workflow`` and queue it after the commit.
+          parent: Execution | str | None = None, meta: dict | None = None,
+          idempotency_key: str | None = None, priority: int | None = None,
+          tags: dict[str, str] | None = None) -> Execution:
+    """Create a queued execution of ``workflow`` and queue it after the commit (or, with
+    an ``idempotency_key`` already used for this workflow, return that execution).
 
     Raises WorkflowNotFoundError (unknown name) or InvalidInputError (the input
-    fails the workflow's type or schema, or :func:`check_input`) before writing.
+    fails the workflow's type or schema, or :func:`check_input`; a bad key, priority
+    or tags: :mod:`executions.starting`) before writing.
+    """
+    return begin(workflow, input, actor=actor, parent=parent, meta=meta,
+                 idempotency_key=idempotency_key, priority=priority, tags=tags).execution
+
+
+def begin(workflow: str | Workflow, input: Any = None, *, actor: Actor,
+          parent: Execution | str | None = None, meta: dict | None = None,
+          idempotency_key: str | None = None, priority: int | None = None,
+          tags: dict[str, str] | None = None, schedule: str | None = None,
+          scheduled_for: datetime | None = None,
+          slot: tuple[str, int] | None = None) -> Started:
+    """:func:`start`, saying whether it created the execution.
+
+    ``schedule`` and ``scheduled_for`` name the fire that starts it (the scheduler's,
+    ``executions/schedules.py``): a second start for the same fire returns the first.
+    ``slot`` (key, limit) replaces the workflow's concurrency setting (a schedule's
+    ``buffer_one`` policy). Starts that race with one key (or one fire) give one
+    execution: the losers' inserts fail on the unique constraint and they return the
+    winner's.
     """
     actor.require(RUN, "start a run")
     check_input(input)
+    key = starting.check_idempotency_key(idempotency_key)
+    priority = starting.check_priority(priority)
+    tags = starting.check_tags(tags)
     eng = engine()
     wf = workflow if isinstance(workflow, Workflow) else eng.workflow_for(workflow)
+    if key is not None:
+        found = Execution.objects.filter(workflow=wf.name, idempotency_key=key).first()
+        if found is not None:
+            return Started(found, False)
+    slot = slot or starting.concurrency_for(wf, input)
     # A workflow built by a resolver (a saved graph) may pin what it runs in the meta.
     meta = {**(getattr(wf, "execution_meta", None) or {}), **(meta or {})}
     parent_id = parent.pk if isinstance(parent, Execution) else parent
-    with transaction.atomic():
-        record = eng.create(wf, input, status=Status.QUEUED, actor=actor.name,
-                            parent_id=parent_id, meta=meta)
-        version = getattr(wf, "execution_version", None) or workflow_version(wf)
-        Execution.objects.filter(pk=record.id).update(workflow_version=version)
-        enqueue(record.id)
-    return Execution.objects.get(pk=record.id)
+    try:
+        with transaction.atomic():
+            record = eng.create(wf, input, status=Status.QUEUED, actor=actor.name,
+                                parent_id=parent_id, meta=meta)
+            version = getattr(wf, "execution_version", None) or workflow_version(wf)
+            Execution.objects.filter(pk=record.id).update(
+                workflow_version=version, idempotency_key=key, priority=priority,
+                tags=tags, schedule=schedule, scheduled_for=scheduled_for,
+                concurrency_key=slot[0] if slot else None,
+                concurrency_limit=slot[1] if slot else None)
+            enqueue(record.id, priority=priority)
+    except IntegrityError:
+        rows = Execution.objects.all()
+        found = None
+        if key is not None:
+            found = rows.filter(workflow=wf.name, idempotency_key=key).first()
+        elif schedule is not None:
+            found = rows.filter(schedule=schedule, scheduled_for=scheduled_for).first()
+        if found is None:
+            raise
+        return Started(found, False)
+    return Started(Execution.objects.get(pk=record.id), True)
 
 
 _UNSET: Any = object()

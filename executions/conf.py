@@ -20,6 +20,7 @@ from typing import Any
 
 from flux.clock import clock as flux_clock
 from flux.config import BUILTIN_DEFAULTS
+from flux.schedule import DEFAULT_CATCHUP_SECONDS
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,16 @@ class AppSettings:
         "from_email": None,
         "base_url": "",
     })
+    #: The scheduler (FLUX_SCHEDULES; docs/schedules.md): how often each worker looks
+    #: for due fires, a new schedule's catch-up window, the most fires one backfill starts.
+    schedules: dict[str, Any] = field(default_factory=lambda: {
+        "tick_seconds": 0.5,
+        "catchup_seconds": DEFAULT_CATCHUP_SECONDS,
+        "max_backfill": 1000,
+    })
+    #: Concurrency limits set without touching a workflow's code (FLUX_CONCURRENCY):
+    #: ``{"workflow": N}`` or ``{"workflow": {"limit": N, "key": "input.customer"}}``.
+    concurrency: dict[str, Any] = field(default_factory=dict)
 
 
 #: The defaults, once.
@@ -72,6 +83,9 @@ def _build() -> AppSettings:
         max_input_bytes=int(getattr(settings, "FLUX_MAX_INPUT_BYTES",
                                     DEFAULTS.max_input_bytes)),
         inbox={**DEFAULTS.inbox, **(getattr(settings, "FLUX_INBOX", None) or {})},
+        schedules={**DEFAULTS.schedules,
+                   **(getattr(settings, "FLUX_SCHEDULES", None) or {})},
+        concurrency=dict(getattr(settings, "FLUX_CONCURRENCY", None) or {}),
     )
 
 

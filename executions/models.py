@@ -109,6 +109,19 @@ class Execution(models.Model):
     worker = models.CharField(max_length=200, null=True, blank=True)
     actor = models.CharField(max_length=150, null=True, blank=True)
     meta = models.JSONField(default=dict, blank=True)
+    # When runs start (executions/schedules.py, executions/admission.py): the schedule
+    # and fire time that started it (unique together: one run per fire), the caller's
+    # idempotency key (unique per workflow), the queue priority (higher first), tags,
+    # and the concurrency key it takes a slot of (with that key's limit) and why it
+    # still waits for one.
+    schedule = models.CharField(max_length=200, null=True, blank=True)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    priority = models.IntegerField(default=0)
+    tags = models.JSONField(default=dict, blank=True)
+    concurrency_key = models.CharField(max_length=300, null=True, blank=True)
+    concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
+    waiting_reason = models.CharField(max_length=200, blank=True, default="")
     #: finished_at - started_at, kept by the database, indexed for "sort by duration".
     duration = models.GeneratedField(
         expression=models.F("finished_at") - models.F("started_at"),
@@ -121,6 +134,18 @@ class Execution(models.Model):
             models.Index(fields=["-created_at", "-id"], name="execution_created_id"),
             models.Index(fields=["duration", "id"], name="execution_duration_id",
                          condition=models.Q(duration__isnull=False)),
+            models.Index(fields=["concurrency_key", "status"], name="execution_concurrency",
+                         condition=models.Q(concurrency_key__isnull=False)),
+            models.Index(fields=["schedule", "-created_at"], name="execution_schedule_created",
+                         condition=models.Q(schedule__isnull=False)),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "scheduled_for"],
+                                    name="execution_schedule_fire",
+                                    condition=models.Q(schedule__isnull=False)),
+            models.UniqueConstraint(fields=["workflow", "idempotency_key"],
+                                    name="execution_idempotency_key",
+                                    condition=models.Q(idempotency_key__isnull=False)),
         ]
         # Who may do what: executions/permissions.py (groups are made by a migration).
         permissions = [
@@ -157,7 +182,15 @@ class Execution(models.Model):
 
     def to_dict(self) -> dict[str, Any]:
         """The execution as JSON (the API's and ``flux ... --json``'s shape)."""
-        return record_dict(self.record(), workflow_version=self.workflow_version)
+        return record_dict(self.record(), workflow_version=self.workflow_version,
+                           **self.start_fields())
+
+    def start_fields(self) -> dict[str, Any]:
+        """How it came to start: schedule, idempotency key, priority, tags, and what a
+        queued run waits for (DESIGN.md, "Interfaces of the second wave")."""
+        return {"schedule": self.schedule, "scheduled_for": _iso(self.scheduled_for),
+                "idempotency_key": self.idempotency_key, "priority": self.priority,
+                "tags": self.tags or {}, "waiting_reason": self.waiting_reason or None}
 
 
 def record_dict(rec: ExecutionRecord, **extra: Any) -> dict[str, Any]:
@@ -241,6 +274,7 @@ class Worker(models.Model):
 
 # API tokens and secrets live in their own module; importing them here registers them.
 from executions.access_models import Secret, Token  # noqa: E402, F401
+from executions.schedule_models import Schedule  # noqa: E402, F401
 
 
 class Approval(models.Model):

@@ -18,6 +18,9 @@ resume             (and the pause's own approvers, groups and
                    forbid_self_approval: ``executions.approvals.refusal``)
 edit graphs        ``graphs.change_graphdefinition``             editor, admin
                    (:data:`EDIT_GRAPHS`; add/delete too)
+schedules          ``executions.manage_schedules``               operator, admin
+                   (:data:`MANAGE_SCHEDULES`: create, change,
+                   pause, resume, trigger, backfill, delete)
 secrets            ``executions.manage_secrets``                 admin
 anyone's tokens    ``executions.change_token`` (:data:`MANAGE_TOKENS`)  admin
 =================  ===========================================  ==========================
@@ -51,6 +54,7 @@ DELETE_GRAPHS = "graphs.delete_graphdefinition"
 VIEW_GRAPHS = "graphs.view_graphdefinition"
 MANAGE_SECRETS = "executions.manage_secrets"
 MANAGE_TOKENS = "executions.change_token"
+MANAGE_SCHEDULES = "executions.manage_schedules"
 
 #: What each action of the product needs (documentation, tests, templates).
 ACTIONS: dict[str, str] = {
@@ -65,18 +69,19 @@ ACTIONS: dict[str, str] = {
     "edit_graphs": EDIT_GRAPHS,
     "manage_secrets": MANAGE_SECRETS,
     "manage_tokens": MANAGE_TOKENS,
+    "manage_schedules": MANAGE_SCHEDULES,
 }
 
 _VIEWER = (
     "executions.view_workflow", "executions.view_execution", "executions.view_event",
-    VIEW_GRAPHS,
+    "executions.view_schedule", VIEW_GRAPHS,
 )
 
 #: The groups, by their public names (DESIGN.md), and their permissions.
 #: ``"app_label.*"`` means every permission of that app.
 GROUPS: dict[str, tuple[str, ...]] = {
     "viewer": _VIEWER,
-    "operator": (*_VIEWER, RUN, CANCEL),
+    "operator": (*_VIEWER, RUN, CANCEL, MANAGE_SCHEDULES),
     "approver": (*_VIEWER, APPROVE),
     "editor": (*_VIEWER, RUN, ADD_GRAPHS, EDIT_GRAPHS, DELETE_GRAPHS),
     "admin": ("executions.*", "graphs.*"),

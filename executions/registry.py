@@ -52,6 +52,12 @@ class ImportFailure:
 #: saved in the editor): sync_workflows leaves their rows active.
 kept_workflows: list[Any] = []
 
+#: Functions ``(workflows, using)`` that write what the workflows declare besides
+#: themselves (their schedules: ``executions.schedules.sync_declared``), called by
+#: sync_workflows in its transaction.
+sync_hooks: list[Any] = []
+
+
 def kept_names(using: str = "default") -> set[str]:
     """Names of the runnable workflows defined outside the registry (saved graphs)."""
     return set().union(*(names(using) for names in kept_workflows))
@@ -226,6 +232,8 @@ def sync_workflows(using: str = "default",
                 row.is_active = False
                 row.save(using=using, update_fields=["is_active", "updated_at"])
                 result.deactivated.append(name)
+        for hook in sync_hooks:
+            hook(current, using)
     return result
 
 

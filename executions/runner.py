@@ -31,7 +31,7 @@ from django.db import connections, transaction
 from django.db.models import F, Q
 from huey.contrib.djhuey import task as huey_task
 
-from executions import registry
+from executions import admission, registry
 from executions.conf import app_settings, clock
 from executions.models import Execution
 from executions.store import DjangoStore
@@ -54,10 +54,17 @@ def engine(store: DjangoStore | None = None) -> Engine:
 
 # the queue --------------------------------------------------------------------------
 
-def enqueue(execution_id: str, *, delay: float | None = None) -> None:
-    """Send ``run_execution(id)`` once the current transaction commits."""
+def enqueue(execution_id: str, *, delay: float | None = None, priority: int = 0) -> None:
+    """Send ``run_execution(id)`` once the current transaction commits (``priority``:
+    the execution's, higher first)."""
     Execution.objects.filter(pk=execution_id).update(enqueued_at=clock.now())
-    transaction.on_commit(lambda: send(execution_id, delay=delay))
+    transaction.on_commit(lambda: send(execution_id, delay=delay, **_prio(priority)))
+
+
+def _prio(priority: int | None) -> dict[str, int]:
+    """``send``'s priority argument, only when there is one (stand-ins in tests take
+    ``(execution_id, delay=None)``)."""
+    return {"priority": priority} if priority else {}
 
 
 @huey_task()
@@ -69,10 +76,15 @@ def run_execution(execution_id: str) -> None:
     run(execution_id)
 
 
-def send(execution_id: str, *, delay: float | None = None) -> None:
-    """Put the message on the queue now (no database write)."""
+def send(execution_id: str, *, delay: float | None = None, priority: int | None = None
+         ) -> None:
+    """Put the message on the queue now (no database write); with a ``priority``, the
+    queue hands it out before the messages of lower ones (Huey's priority storages:
+    SQLite's and PriorityRedisHuey's)."""
     if delay and delay > 0:
-        run_execution.schedule(args=(execution_id,), delay=delay)
+        run_execution.schedule(args=(execution_id,), delay=delay, priority=priority)
+    elif priority:
+        run_execution.huey.enqueue(run_execution.s(execution_id, priority=priority))
     else:
         run_execution(execution_id)
 
@@ -162,12 +174,38 @@ def run(execution_id: str) -> str | None:
         return ctx.status, None
 
     status, wake_at = _run_on_thread_loop(main())
+    key = store.slot_keys.pop(execution_id, None)
+    if key is not None:
+        store.call(wake_waiters, key)  # its slot is free now (unless it still runs)
     if status == Status.SLEEPING and wake_at is not None:
         moment = clock.now()
         delay = max(0.0, (wake_at - moment).total_seconds())
         store.call(Execution.objects.filter(pk=execution_id).update, enqueued_at=moment)
         send(execution_id, delay=delay)
     return status
+
+
+# concurrency slots ------------------------------------------------------------------
+
+def wake_waiters(key: str) -> list[str]:
+    """Send the messages of the runs that may take the free slots of ``key`` now
+    (``executions/admission.py``); their ids."""
+    moment = clock.now()
+    sent = []
+    for pk, priority in admission.free_slots(key, clock.time()):
+        Execution.objects.filter(pk=pk).update(enqueued_at=moment)
+        send(pk, **_prio(priority))
+        sent.append(pk)
+    return sent
+
+
+def wake_all_waiters(now: datetime, limit: int) -> list[str]:
+    """A reaper pass: wake the waiters of keys whose waiters got no message for a
+    couple of seconds (a slot freed by a lease that ran out, a lost message)."""
+    sent = []
+    for key in admission.waiting_keys(now - timedelta(seconds=2), limit):
+        sent += wake_waiters(key)
+    return sent
 
 
 # the reaper -------------------------------------------------------------------------

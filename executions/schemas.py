@@ -152,6 +152,17 @@ class Execution(_ExecutionFields):
 
     workflow_version: str | None = Field(None, description="Short sha of the workflow's "
                                                            "source it started with.")
+    # How it came to start (Execution.start_fields: the web app's, not the engine's).
+    schedule: str | None = Field(None, description="The schedule that started it.")
+    scheduled_for: str | None = Field(None, description="The fire time it ran for.",
+                                      json_schema_extra={"format": "date-time"})
+    idempotency_key: str | None = Field(None, description="A repeated start with this key "
+                                                          "returns this execution.")
+    priority: int = Field(0, description="Higher runs first.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Business data to "
+                                                                   "search by.")
+    waiting_reason: str | None = Field(None, description="Why a queued run has not started "
+                                                         "(a concurrency slot).")
 
 
 class Event(Schema):
@@ -203,6 +214,11 @@ class WorkflowDetail(WorkflowSummary):
 
 class RunBody(Schema):
     input: Any = Field(None, description="The workflow's input (JSON).")
+    idempotency_key: str | None = Field(
+        None, max_length=200, description="A run of this workflow with this key already: "
+                                          "answered 200 with it, nothing started.")
+    priority: int = Field(0, ge=-1000, le=1000, description="Higher runs first.")
+    tags: dict[str, str] | None = Field(None, description="An object of strings.")
 
 
 class ResumeBody(Schema):

@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
 
+from executions import admission
 from executions.dbsync import outside_the_loop
 from executions.models import RECORD_FIELDS, Event, Execution, TaskCache, record_dict
 from executions.signals import events_committed
@@ -105,6 +106,9 @@ class DjangoStore(Store):
         self._pauseless: set[str] = set()
         #: Leases the last append gave up (execution id -> fence): release() is a no-op.
         self._released: dict[str, int] = {}
+        #: Executions claimed with a concurrency slot, and its key (the runner wakes the
+        #: key's waiters when the run stops: ``executions.runner.run``).
+        self.slot_keys: dict[str, str] = {}
 
     # threads -------------------------------------------------------------------
     def _call(self, fn: Callable[..., R], *args: Any) -> R:
@@ -260,8 +264,12 @@ class DjangoStore(Store):
             cur.execute(sql, params)
             row = cur.fetchone()
         if row is None:
-            self._execution(execution_id)  # raises when unknown
-            return None
+            if not self.runnable_only:
+                self._execution(execution_id)  # raises when unknown
+                return None
+            row = self._claim_a_slot(execution_id, params, now)  # raises when unknown
+            if row is None:
+                return None
         rec = self._record_from_row(row)
         self._claimed[execution_id] = rec.last_seq
         self._released.pop(execution_id, None)
@@ -270,6 +278,27 @@ class DjangoStore(Store):
         else:
             self._pauseless.discard(execution_id)  # until events() reads the log
         return Lease(execution_id, owner, rec.fence), rec
+
+    def _claim_a_slot(self, execution_id: str, params: list[Any], now: float
+                      ) -> Sequence[Any] | None:
+        """A run with a concurrency key (the hot claim skips those): claimed only when
+        :func:`executions.admission.admit` gives it a slot, in the same transaction."""
+        found = (Execution.objects.using(self.using).filter(pk=execution_id)
+                 .values_list("concurrency_key").first())
+        if found is None:
+            raise ExecutionNotFoundError(execution_id)
+        key = found[0]
+        if key is None:
+            return None
+        with transaction.atomic(using=self.using):
+            if not admission.admit(execution_id, key, now, self.using):
+                return None
+            with self._hot_cursor() as cur:
+                cur.execute(self._claim_sql(gated=False), params)
+                row = cur.fetchone()
+        if row is not None:
+            self.slot_keys[execution_id] = key
+        return row
 
     def _record_from_row(self, row: Sequence[Any]) -> ExecutionRecord:
         """An ExecutionRecord from a row of the :meth:`_record_fields` columns (values
@@ -299,8 +328,10 @@ class DjangoStore(Store):
         get = Execution._meta.get_field
         return [get(name) for name in RECORD_FIELDS] + [get("parent")]
 
-    def _claim_sql(self) -> str:
-        key = ("claim", self.runnable_only)
+    def _claim_sql(self, gated: bool = True) -> str:
+        """The claim's UPDATE; a worker's store's (``runnable_only``) claims only what a
+        message may run, and when ``gated``, only runs without a concurrency key."""
+        key = ("claim", self.runnable_only, gated)
         sql = self._sql.get(key)
         if sql is None:
             qn = self._conn.ops.quote_name
@@ -312,6 +343,8 @@ class DjangoStore(Store):
                 marks = ", ".join(["%s"] * len(_CLAIMABLE))
                 sql += (f" AND (status IN ({marks}) OR (status = %s AND "
                         "(wake_at IS NULL OR wake_at <= %s)))")
+                if gated:
+                    sql += " AND concurrency_key IS NULL"
             sql = self._sql[key] = f"{sql} RETURNING {columns}"
         return sql
 

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from executions import views_tokens
-from executions.views import executions, pages
+from executions.views import executions, pages, schedules
 
 urlpatterns = [
     path("", pages.overview, name="overview"),
@@ -16,6 +16,9 @@ urlpatterns = [
          name="execution-events"),
     path("executions/<str:execution_id>/<str:action>/", executions.execution_action,
          name="execution-action"),
+    # schedules (executions/views/schedules.py)
+    path("schedules/", schedules.schedule_list, name="schedules"),
+    path("schedules/<str:name>/", schedules.schedule_detail, name="schedule"),
     # API tokens (executions/views_tokens.py)
     path("tokens/", views_tokens.token_list, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views_tokens.token_revoke, name="token-revoke"),

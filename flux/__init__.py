@@ -19,6 +19,7 @@ from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.engine import Engine
 from flux.output_storage import InlineOutputStorage, LocalFileStorage, OutputStorage
 from flux.projection import Status
+from flux.schedule import Schedule, cron, interval
 from flux.store import MemoryStore, Store
 from flux.taskdef import Task, task
 from flux.workflowdef import Workflow, workflow
@@ -32,12 +33,15 @@ __all__ = [
     "LocalFileStorage",
     "MemoryStore",
     "OutputStorage",
+    "Schedule",
     "Status",
     "Store",
     "Task",
     "Workflow",
     "WorkflowExecutionContext",
     "configure",
+    "cron",
+    "interval",
     "task",
     "workflow",
 ]

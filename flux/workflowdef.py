@@ -13,6 +13,7 @@ from flux.context import ExecutionContext
 from flux.errors import InvalidInputError
 from flux.output_storage import OutputStorage
 from flux.registry import registry, resolvers
+from flux.schedule import check_start_options
 from flux.store import ExecutionRecord, Store
 
 __all__ = ["Workflow", "registry", "resolvers", "workflow"]
@@ -21,7 +22,7 @@ _UNSET = object()
 
 _OPTION_NAMES = ("name", "secret_requests", "output_storage", "durable",
                  "recover_on_worker_loss", "max_recovery_attempts", "description",
-                 "input_schema")
+                 "input_schema", "schedule", "concurrency")
 
 
 class Workflow:
@@ -39,6 +40,8 @@ class Workflow:
         max_recovery_attempts: int | None = None,
         description: str | None = None,
         input_schema: dict | None = None,
+        schedule: Any = None,
+        concurrency: Any = None,
         register: bool = True,
     ) -> None:
         if not inspect.iscoroutinefunction(func):
@@ -56,6 +59,8 @@ class Workflow:
         self._input_schema = input_schema
         self._derived_schema: Any = _UNSET
         self._validator: Any = None
+        # When it starts by itself and how many may run at once (flux/schedule.py).
+        self.schedule, self.concurrency = check_start_options(schedule, concurrency)
         self.__doc__ = func.__doc__
         self.__name__ = getattr(func, "__name__", self.name)
         self.__module__ = getattr(func, "__module__", __name__)
@@ -185,7 +190,8 @@ class Workflow:
                    "output_storage": self.output_storage, "durable": self.durable,
                    "recover_on_worker_loss": self._recover_on_worker_loss,
                    "max_recovery_attempts": self._max_recovery_attempts,
-                   "description": self.description, "input_schema": self._input_schema}
+                   "description": self.description, "input_schema": self._input_schema,
+                   "schedule": self.schedule, "concurrency": self.concurrency}
         current.update(options)
         return Workflow(self.func, **current)
 

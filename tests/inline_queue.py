@@ -13,14 +13,27 @@ import pytest
 
 
 class Queue:
+    """The messages sent, handed out as a priority queue does: the highest ``priority``
+    first, then in the order sent."""
+
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.priority: dict[str, int] = {}
+
+    def send(self, execution_id: str, delay: float | None = None, priority: int = 0) -> None:
+        self.sent.append(execution_id)
+        self.priority[execution_id] = priority
+
+    def next(self) -> str:
+        best = max(range(len(self.sent)), key=lambda i: (self.priority.get(self.sent[i], 0),
+                                                          -i))
+        return self.sent.pop(best)
 
     def drain(self) -> None:
         from executions import runner
 
         while self.sent:
-            runner.run(self.sent.pop(0))
+            runner.run(self.next())
 
 
 @pytest.fixture
@@ -28,7 +41,6 @@ def queue(transactional_db, monkeypatch):
     from executions import runner
 
     q = Queue()
-    monkeypatch.setattr(runner, "send", lambda execution_id, delay=None: q.sent.append(
-        execution_id))
+    monkeypatch.setattr(runner, "send", q.send)
     yield q
     runner.close_thread_store()

@@ -42,8 +42,10 @@ def workflow_named(name: str) -> Workflow:
     return workflows[name]
 
 
-def start(name: str, input: Any) -> Execution:
-    return commands.start(workflow_named(name), input, actor=actor())
+def start(name: str, input: Any, **options: Any) -> commands.Started:
+    """Start a run (``options``: idempotency_key, priority, tags); the key of an earlier
+    run gives that run back (``created`` False)."""
+    return commands.begin(workflow_named(name), input, actor=actor(), **options)
 
 
 def resume(execution: Execution, input: Any, pause: str | None) -> Execution:

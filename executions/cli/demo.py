@@ -49,6 +49,6 @@ def handle(command: Any, options: dict[str, Any]) -> int:
         command.stdout.write("Executions exist already: no demo runs started.")
         return EXIT_OK
     for name, value in DEMO_RUNS:
-        execution = actions.start(name, value)
+        execution = actions.start(name, value).execution
         command.stdout.write(f"Started {name} {execution.id}")
     return EXIT_OK

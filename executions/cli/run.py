@@ -1,4 +1,8 @@
-"""``flux run WORKFLOW [--input JSON] [--wait] [--timeout S] [--json]``: start an execution.
+"""``flux run WORKFLOW [--input JSON] [--idempotency-key K] [--priority N] [--tag K=V]...
+[--wait] [--timeout S] [--json]``: start an execution.
+
+With ``--idempotency-key``, a key already used for this workflow starts nothing and
+prints that execution ("Already started ...").
 
 Without ``--wait`` it prints the new execution (queued) and exits 0. With
 ``--wait`` it waits until the execution completes (0), fails or is cancelled
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from executions import starting
 from executions.cli import actions
 from executions.cli.common import EXIT_OK, exit_code_for, parse_json
 from executions.cli.show import print_execution, wait_for
@@ -26,14 +31,23 @@ def add_parser(verbs: Any) -> None:
     p = verbs.add_parser("run", help="start an execution of a workflow")
     p.add_argument("workflow", metavar="WORKFLOW", help="the workflow's name")
     p.add_argument("--input", metavar="JSON", help="the input, as JSON (default null)")
+    p.add_argument("--idempotency-key", metavar="K",
+                   help="start nothing if a run of this workflow has this key; print it")
+    p.add_argument("--priority", type=int, default=0, metavar="N",
+                   help="higher runs first (-1000 to 1000; default 0)")
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                   help="a tag (repeat for more)")
     add_wait_options(p)
     p.set_defaults(handler=handle)
 
 
 def handle(command: Any, options: dict[str, Any]) -> int:
     value = parse_json(options["input"])
-    execution = actions.start(options["workflow"], value)
-    return finish(command, execution, options, started=True)
+    tags = dict(starting.parse_tag_filters(options["tag"], "="))
+    outcome = actions.start(options["workflow"], value,
+                            idempotency_key=options["idempotency_key"],
+                            priority=options["priority"], tags=tags)
+    return finish(command, outcome.execution, options, started=outcome.created)
 
 
 def finish(command: Any, execution: Any, options: dict[str, Any], *, started: bool = False
@@ -47,7 +61,8 @@ def finish(command: Any, execution: Any, options: dict[str, Any], *, started: bo
     if options["json"]:
         print_execution(command, execution, True)
     else:
-        what = "Started" if started else "Queued"
+        what = "Started" if started else "Already started" if options.get(
+            "idempotency_key") else "Queued"
         command.stdout.write(f"{what} {execution.workflow} {execution.id} ({execution.status})")
         command.stdout.write(f"  follow: manage.py flux runs logs {execution.id} --follow")
     return EXIT_OK

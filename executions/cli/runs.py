@@ -1,6 +1,6 @@
 """``flux runs <verb>``: list, inspect and act on executions.
 
-- ``list [--status S] [--workflow W] [--since 1h] [--limit N] [--json]``
+- ``list [--status S] [--workflow W] [--since 1h] [--tag K=V] [--limit N] [--json]``
 - ``status ID [--json]`` (with "Recovery: 2/3 attempts" and the last event)
 - ``logs ID [--json] [--follow]`` (the event log in seq order)
 - ``resume ID [--input JSON] [--pause NAME] [--wait] [--json]`` (a paused one)
@@ -17,7 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from executions import dates
+from executions import dates, starting
 from executions.cli import actions
 from executions.cli.common import (
     EXIT_OK,
@@ -43,6 +43,8 @@ def add_parser(verbs: Any) -> None:
     lst.add_argument("--status", choices=Status.ALL, help="only this status")
     lst.add_argument("--workflow", metavar="W", help="only this workflow")
     lst.add_argument("--since", metavar="SPAN", help="created in the last 30m, 1h, 2d, 1w...")
+    lst.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                     help="only runs with this tag (repeat: all of them)")
     lst.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (50)")
     lst.add_argument("--json", action="store_true", help="print a JSON array")
     lst.set_defaults(handler=handle_list)
@@ -98,6 +100,8 @@ def handle_list(command: Any, options: dict[str, Any]) -> int:
         except dates.BadMoment as exc:
             raise CliError(f"--since {options['since']}: {exc}") from None
         runs = runs.filter(created_at__gte=start)
+    if options["tag"]:
+        runs = starting.filter_tags(runs, starting.parse_tag_filters(options["tag"], "="))
     runs = list(runs[: options["limit"]])
     if options["json"]:
         command.stdout.write(dumps([r.to_dict() for r in runs]))

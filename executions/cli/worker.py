@@ -2,7 +2,8 @@
 
 The consumer is started the way Huey's own ``run_huey`` starts it (options
 from ``settings.HUEY["consumer"]``, ``--workers`` overriding the thread
-count). A thread runs ``executions.runner.reaper_loop``, which recovers
+count). A thread runs ``executions.schedules.scheduler_loop`` (schedules' fires), and
+one ``executions.runner.reaper_loop``, which recovers
 executions whose worker died and re-sends lost queue messages, and writes this
 worker's heartbeat row (``executions/workers.py``) on each pass. SIGINT stops
 gracefully (running tasks finish), SIGTERM at once (the reaper of another
@@ -71,12 +72,18 @@ def handle(command: Any, options: dict[str, Any]) -> int:
     reaper = threading.Thread(target=_reap, args=(stop, config.workers), name="flux-reaper",
                               daemon=True)
     reaper.start()
+    from executions import schedules
+
+    scheduler = threading.Thread(target=schedules.scheduler_loop, args=(stop,),
+                                 name="flux-scheduler", daemon=True)
+    scheduler.start()
     consumer = HUEY.create_consumer(**config.values)
     try:
         consumer.run()
     finally:
         stop.set()
         reaper.join(timeout=5)
+        scheduler.join(timeout=5)
     return EXIT_OK
 
 
@@ -92,7 +99,7 @@ def size_connection_pool(threads: int, alias: str = "default") -> None:
     pool = getattr(connections[alias], "pool", None)
     if pool is None:
         return
-    needed = threads + 2  # the worker threads, the reaper, one for the checks at start
+    needed = threads + 3  # the worker threads, the reaper, the scheduler, the checks
     if pool.max_size < needed:
         pool.resize(min(pool.min_size, needed), needed)
 

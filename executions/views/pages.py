@@ -210,10 +210,16 @@ def workflow_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 def _run(request: HttpRequest, workflow: Workflow) -> tuple[dict, Execution | None]:
     text = request.POST.get("input", "").strip() or "null"
-    form = {"input": text, "errors": [], "message": None}
+    key = request.POST.get("idempotency_key", "").strip() or None
+    priority = request.POST.get("priority", "").strip()
+    form = {"input": text, "errors": [], "message": None, "idempotency_key": key or "",
+            "priority": priority}
     try:
         value = commands.parse_json(text)
-        execution = commands.start(workflow.name, value, actor=Actor.of(request.user))
+        if priority and not priority.lstrip("-").isdigit():
+            raise InvalidInputError(f"The priority must be a whole number, not {priority!r}.")
+        execution = commands.start(workflow.name, value, actor=Actor.of(request.user),
+                                   idempotency_key=key, priority=int(priority or 0))
     except InvalidInputError as exc:
         form["message"] = str(exc)
         form["errors"] = [{"path": "/".join(str(p) for p in e.get("path", [])) or "(input)",

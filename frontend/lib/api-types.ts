@@ -136,6 +136,48 @@ export interface paths {
      */
     get: operations["fluxweb_api_health"];
   };
+  "/api/schedules/": {
+    /** List schedules, by name */
+    get: operations["executions_schedules_api_list_schedules"];
+    /**
+     * Create a schedule
+     * @description 422 for an invalid expression, an unknown timezone or workflow, an input that
+     * fails the workflow's schema; 409 when the name is taken.
+     */
+    post: operations["executions_schedules_api_create_schedule"];
+  };
+  "/api/schedules/preview": {
+    /** Check a cron expression or interval: its sentence and next fires */
+    post: operations["executions_schedules_api_preview"];
+  };
+  "/api/schedules/{name}": {
+    /** One schedule, with its next five fire times */
+    get: operations["executions_schedules_api_get_schedule"];
+    /** Delete a schedule (its runs stay) */
+    delete: operations["executions_schedules_api_delete_schedule"];
+    /** Change a schedule */
+    patch: operations["executions_schedules_api_update_schedule"];
+  };
+  "/api/schedules/{name}/backfill": {
+    /**
+     * One run per fire time in [start, end]
+     * @description Fire times that have a run already are not started again (``existing``); a
+     * range of more than ``FLUX_SCHEDULES["max_backfill"]`` fire times is refused (422).
+     */
+    post: operations["executions_schedules_api_backfill"];
+  };
+  "/api/schedules/{name}/pause": {
+    /** Pause a schedule */
+    post: operations["executions_schedules_api_pause"];
+  };
+  "/api/schedules/{name}/resume": {
+    /** Resume a schedule (from now on: missed fires are not run) */
+    post: operations["executions_schedules_api_resume"];
+  };
+  "/api/schedules/{name}/trigger": {
+    /** Start a run of the schedule now */
+    post: operations["executions_schedules_api_trigger"];
+  };
   "/api/secrets/": {
     /** Secret names (never values), by name */
     get: operations["executions_api_list_secrets"];
@@ -180,8 +222,10 @@ export interface paths {
   "/api/workflows/{name}/run": {
     /**
      * Start an execution
-     * @description Answers 201 with the new (queued) execution; 422 when the input fails the
-     * workflow's schema, 404 for an unknown workflow.
+     * @description Answers 201 with the new (queued) execution, or 200 with the existing one when
+     * a run of this workflow has the body's ``idempotency_key`` already; 422 when the
+     * input fails the workflow's schema (or a bad key, priority or tags), 404 for an
+     * unknown workflow.
      */
     post: operations["executions_api_run_workflow"];
   };
@@ -361,6 +405,29 @@ export interface components {
       workflow: string;
       [key: string]: unknown;
     };
+    /** Backfill */
+    Backfill: {
+      /**
+       * End
+       * Format: date-time
+       */
+      end: string;
+      /**
+       * Start
+       * Format: date-time
+       */
+      start: string;
+    };
+    /** BackfillOut */
+    BackfillOut: {
+      /**
+       * Existing
+       * @description Fire times that had a run.
+       */
+      existing: components["schemas"]["Execution"][];
+      /** Started */
+      started: components["schemas"]["Execution"][];
+    };
     /** BulkIn */
     BulkIn: {
       /**
@@ -489,6 +556,11 @@ export interface components {
       /** Id */
       id: string;
       /**
+       * Idempotency Key
+       * @description A repeated start with this key returns this execution.
+       */
+      idempotency_key?: string | null;
+      /**
        * Input
        * @description The workflow's input (encoded JSON).
        */
@@ -507,10 +579,27 @@ export interface components {
        * @description The execution this one re-runs.
        */
       parent_id: string | null;
+      /**
+       * Priority
+       * @description Higher runs first.
+       * @default 0
+       */
+      priority?: number;
       /** Recover On Worker Loss */
       recover_on_worker_loss: boolean;
       /** Recovery Attempts */
       recovery_attempts: number;
+      /**
+       * Schedule
+       * @description The schedule that started it.
+       */
+      schedule?: string | null;
+      /**
+       * Scheduled For
+       * Format: date-time
+       * @description The fire time it ran for.
+       */
+      scheduled_for?: string | null;
       /**
        * Started At
        * Format: date-time
@@ -521,6 +610,18 @@ export interface components {
        * @description created, queued, running, paused, sleeping, interrupted, completed, failed, cancelling or cancelled
        */
       status: string;
+      /**
+       * Tags
+       * @description Business data to search by.
+       */
+      tags?: {
+        [key: string]: string;
+      };
+      /**
+       * Waiting Reason
+       * @description Why a queued run has not started (a concurrency slot).
+       */
+      waiting_reason?: string | null;
       /**
        * Wake At
        * Format: date-time
@@ -553,6 +654,12 @@ export interface components {
        * @description One status (see Execution.status).
        */
       status?: string | null;
+      /**
+       * Tag
+       * @description KEY:VALUE; repeat for all of several.
+       * @default []
+       */
+      tag?: string[];
       /**
        * Until
        * @description Created before (ISO 8601; without an offset: UTC).
@@ -892,6 +999,16 @@ export interface components {
        */
       next: string | null;
     };
+    /** PagedScheduleOut */
+    PagedScheduleOut: {
+      /** Items */
+      items: components["schemas"]["ScheduleOut"][];
+      /**
+       * Next
+       * @description Pass as ?cursor= for the next page; null on the last page.
+       */
+      next: string | null;
+    };
     /** PagedSecretOut */
     PagedSecretOut: {
       /** Items */
@@ -942,12 +1059,40 @@ export interface components {
        */
       next: string | null;
     };
+    /** PauseBody */
+    PauseBody: {
+      /** Note */
+      note?: string | null;
+    };
     /** Point */
     Point: {
       /** X */
       x: number;
       /** Y */
       y: number;
+    };
+    /** Preview */
+    Preview: {
+      /** Cron */
+      cron?: string | null;
+      /** Interval Seconds */
+      interval_seconds?: number | null;
+      /**
+       * Timezone
+       * @default UTC
+       */
+      timezone?: string;
+    };
+    /** PreviewOut */
+    PreviewOut: {
+      /** Description */
+      description: string | null;
+      /** Error */
+      error: string | null;
+      /** Next Fires */
+      next_fires: string[];
+      /** Valid */
+      valid: boolean;
     };
     /**
      * Problem
@@ -988,10 +1133,28 @@ export interface components {
     /** RunBody */
     RunBody: {
       /**
+       * Idempotency Key
+       * @description A run of this workflow with this key already: answered 200 with it, nothing started.
+       */
+      idempotency_key?: string | null;
+      /**
        * Input
        * @description The workflow's input (JSON).
        */
       input?: unknown;
+      /**
+       * Priority
+       * @description Higher runs first.
+       * @default 0
+       */
+      priority?: number;
+      /**
+       * Tags
+       * @description An object of strings.
+       */
+      tags?: {
+        [key: string]: string;
+      } | null;
     };
     /** RunIn */
     RunIn: {
@@ -1005,6 +1168,113 @@ export interface components {
        * @description Which version; the newest when absent.
        */
       version?: number | null;
+    };
+    /** ScheduleChange */
+    ScheduleChange: {
+      /** Catchup Seconds */
+      catchup_seconds?: number | null;
+      /**
+       * Cron
+       * @description e.g. '0 9 * * MON-FRI'
+       */
+      cron?: string | null;
+      /** Input */
+      input?: unknown;
+      /** Interval Seconds */
+      interval_seconds?: number | null;
+      /** Note */
+      note?: string | null;
+      /**
+       * Overlap
+       * @description skip, buffer_one, allow, cancel_other
+       */
+      overlap?: string | null;
+      /** Paused */
+      paused?: boolean | null;
+      /** Priority */
+      priority?: number | null;
+      /**
+       * Timezone
+       * @description An IANA name (UTC).
+       */
+      timezone?: string | null;
+      /** Workflow */
+      workflow?: string | null;
+    };
+    /** ScheduleCreate */
+    ScheduleCreate: {
+      /** Catchup Seconds */
+      catchup_seconds?: number | null;
+      /**
+       * Cron
+       * @description e.g. '0 9 * * MON-FRI'
+       */
+      cron?: string | null;
+      /** Input */
+      input?: unknown;
+      /** Interval Seconds */
+      interval_seconds?: number | null;
+      /** Name */
+      name: string;
+      /** Note */
+      note?: string | null;
+      /**
+       * Overlap
+       * @description skip, buffer_one, allow, cancel_other
+       */
+      overlap?: string | null;
+      /** Paused */
+      paused?: boolean | null;
+      /** Priority */
+      priority?: number | null;
+      /**
+       * Timezone
+       * @description An IANA name (UTC).
+       */
+      timezone?: string | null;
+      /** Workflow */
+      workflow: string;
+    };
+    /** ScheduleOut */
+    ScheduleOut: {
+      /** Catchup Seconds */
+      catchup_seconds: number;
+      /** Cron */
+      cron: string | null;
+      /**
+       * Description
+       * @description The spec in words.
+       */
+      description: string;
+      /** Input */
+      input?: unknown;
+      /** Interval Seconds */
+      interval_seconds: number | null;
+      /** Last Execution Id */
+      last_execution_id: string | null;
+      /** Name */
+      name: string;
+      /**
+       * Next Fires
+       * @description The next five fire times (none while paused), ISO 8601 with offset.
+       */
+      next_fires: string[];
+      /** Note */
+      note: string;
+      /**
+       * Overlap
+       * @description skip, buffer_one, allow, cancel_other
+       */
+      overlap: string;
+      /** Paused */
+      paused: boolean;
+      /** Priority */
+      priority: number;
+      /** Timezone */
+      timezone: string;
+      /** Workflow */
+      workflow: string;
+      [key: string]: unknown;
     };
     /** SecretOut */
     SecretOut: {
@@ -1549,6 +1819,8 @@ export interface operations {
         since?: string | null;
         /** @description Created before (ISO 8601; without an offset: UTC). */
         until?: string | null;
+        /** @description KEY:VALUE; repeat for all of several. */
+        tag?: string[];
         limit?: number;
         cursor?: string | null;
       };
@@ -2631,6 +2903,565 @@ export interface operations {
       };
     };
   };
+  /** List schedules, by name */
+  executions_schedules_api_list_schedules: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string | null;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PagedScheduleOut"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Create a schedule
+   * @description 422 for an invalid expression, an unknown timezone or workflow, an input that
+   * fails the workflow's schema; 409 when the name is taken.
+   */
+  executions_schedules_api_create_schedule: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ScheduleCreate"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        content: {
+          "application/json": components["schemas"]["ScheduleOut"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request Entity Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Check a cron expression or interval: its sentence and next fires */
+  executions_schedules_api_preview: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["Preview"];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PreviewOut"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** One schedule, with its next five fire times */
+  executions_schedules_api_get_schedule: {
+    parameters: {
+      path: {
+        name: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ScheduleOut"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Delete a schedule (its runs stay) */
+  executions_schedules_api_delete_schedule: {
+    parameters: {
+      path: {
+        name: string;
+      };
+    };
+    responses: {
+      /** @description No Content */
+      204: {
+        content: never;
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Change a schedule */
+  executions_schedules_api_update_schedule: {
+    parameters: {
+      path: {
+        name: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ScheduleChange"];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ScheduleOut"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request Entity Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * One run per fire time in [start, end]
+   * @description Fire times that have a run already are not started again (``existing``); a
+   * range of more than ``FLUX_SCHEDULES["max_backfill"]`` fire times is refused (422).
+   */
+  executions_schedules_api_backfill: {
+    parameters: {
+      path: {
+        name: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["Backfill"];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["BackfillOut"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request Entity Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Pause a schedule */
+  executions_schedules_api_pause: {
+    parameters: {
+      path: {
+        name: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["PauseBody"] | null;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ScheduleOut"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request Entity Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Resume a schedule (from now on: missed fires are not run) */
+  executions_schedules_api_resume: {
+    parameters: {
+      path: {
+        name: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["PauseBody"] | null;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ScheduleOut"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request Entity Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Start a run of the schedule now */
+  executions_schedules_api_trigger: {
+    parameters: {
+      path: {
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        content: {
+          "application/json": components["schemas"]["Execution"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request Entity Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   /** Secret names (never values), by name */
   executions_api_list_secrets: {
     parameters: {
@@ -3101,8 +3932,10 @@ export interface operations {
   };
   /**
    * Start an execution
-   * @description Answers 201 with the new (queued) execution; 422 when the input fails the
-   * workflow's schema, 404 for an unknown workflow.
+   * @description Answers 201 with the new (queued) execution, or 200 with the existing one when
+   * a run of this workflow has the body's ``idempotency_key`` already; 422 when the
+   * input fails the workflow's schema (or a bad key, priority or tags), 404 for an
+   * unknown workflow.
    */
   executions_api_run_workflow: {
     parameters: {
@@ -3116,6 +3949,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Execution"];
+        };
+      };
       /** @description Created */
       201: {
         content: {

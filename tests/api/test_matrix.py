@@ -11,7 +11,7 @@ rule: **add a row here when you add a URL.**
 Paths may use placeholders filled from :class:`tests.api.conftest.World`:
 ``{completed}``, ``{paused}``, ``{failed}``, ``{queued}`` (execution ids),
 ``{workflow}`` (a registered workflow), ``{own_token}`` (a token of the served
-persona), ``{secret}`` (a stored secret's name).
+persona), ``{secret}`` (a stored secret's name), ``{schedule}`` (a schedule's name).
 """
 
 from __future__ import annotations
@@ -71,6 +71,15 @@ MATRIX: list[Rule] = [
     Rule("executions/{execution_id}/{action}/", "POST", perms.CANCEL,
          "/executions/{queued}/cancel/", page=True, allowed="operator", denied="approver",
          ok=(302,), note="cancel; retry and rerun need RUN (perms.ACTIONS)"),
+    # schedule pages (executions/views/schedules.py): changes need manage_schedules
+    Rule("schedules/", page=True),
+    Rule("schedules/", "POST", perms.MANAGE_SCHEDULES, page=True, allowed="operator",
+         denied="editor", ok=(302,), body={"name": "matrix-page", "workflow": "api_hello",
+                                           "cron": "0 9 * * *", "input": '{"name": "Ada"}'}),
+    Rule("schedules/{name}/", path="/schedules/{schedule}/", page=True),
+    Rule("schedules/{name}/", "POST", perms.MANAGE_SCHEDULES, "/schedules/{schedule}/",
+         page=True, allowed="operator", denied="viewer", ok=(302,),
+         body={"action": "pause"}),
     # API tokens page (executions/views_tokens.py): every user manages their own
     Rule("tokens/", needs=LOGIN, allowed="nobody", page=True),
     Rule("tokens/", "POST", LOGIN, allowed="nobody", page=True,
@@ -171,6 +180,30 @@ MATRIX: list[Rule] = [
          allowed="admin", denied="editor", body={"value": "s3cr3t-value"}),
     Rule("api/secrets/{name}", "DELETE", perms.MANAGE_SECRETS, "/api/secrets/{secret}",
          allowed="admin", denied="operator", ok=(204,)),
+    # schedules (executions/schedules_api.py): reading is viewing, changes need
+    # manage_schedules (operators, admins)
+    Rule("api/schedules/", path="/api/schedules/"),
+    Rule("api/schedules/", "POST", perms.MANAGE_SCHEDULES, "/api/schedules/",
+         allowed="operator", denied="editor", ok=(201,),
+         body={"name": "matrix-new", "workflow": "api_hello", "cron": "0 9 * * *",
+               "input": {"name": "Ada"}}),
+    Rule("api/schedules/preview", "POST", path="/api/schedules/preview",
+         body={"cron": "*/5 * * * *"}),
+    Rule("api/schedules/{name}", path="/api/schedules/{schedule}"),
+    Rule("api/schedules/{name}", "PATCH", perms.MANAGE_SCHEDULES, "/api/schedules/{schedule}",
+         allowed="operator", denied="approver", body={"note": "changed"}),
+    Rule("api/schedules/{name}", "DELETE", perms.MANAGE_SCHEDULES,
+         "/api/schedules/{schedule}", allowed="admin", denied="viewer", ok=(204,)),
+    Rule("api/schedules/{name}/pause", "POST", perms.MANAGE_SCHEDULES,
+         "/api/schedules/{schedule}/pause", allowed="operator", denied="editor"),
+    Rule("api/schedules/{name}/resume", "POST", perms.MANAGE_SCHEDULES,
+         "/api/schedules/{schedule}/resume", allowed="operator", denied="editor"),
+    Rule("api/schedules/{name}/trigger", "POST", perms.MANAGE_SCHEDULES,
+         "/api/schedules/{schedule}/trigger", allowed="operator", denied="viewer",
+         ok=(201,)),
+    Rule("api/schedules/{name}/backfill", "POST", perms.MANAGE_SCHEDULES,
+         "/api/schedules/{schedule}/backfill", allowed="operator", denied="approver",
+         body={"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T02:00:00Z"}),
 ]
 
 
@@ -243,6 +276,15 @@ def fill(path: str, world, user) -> str:
             from executions.secrets_store import set_secret
 
             values[name] = set_secret("MATRIX_KEY", "matrix-value").name
+        elif name == "schedule":
+            from executions import schedules
+            from executions.commands import SYSTEM
+            from executions.models import Schedule
+
+            values[name] = "matrix-schedule"
+            if not Schedule.objects.filter(name="matrix-schedule").exists():
+                schedules.create("matrix-schedule", actor=SYSTEM, workflow="api_hello",
+                                 cron="0 * * * *", input={"name": "Ada"})
         elif name == "own_token":
             from executions.models import Token
 
