@@ -96,12 +96,13 @@ def database_from_url(name: str, url: str, env: Mapping[str, str] = os.environ
     """A Django DATABASES entry for a postgres://, postgresql:// or sqlite:/// URL.
 
     PostgreSQL connections come from psycopg's pool (DATABASE_POOL_SIZE connections
-    at most per process). Each one is checked when it is taken from the pool (one
-    empty round trip, about 0.1 ms: docs/benchmarks.md), so a connection the server
-    dropped (a failover, a restart, a proxy's idle reaper) is replaced instead of
-    failing a request. A request waits at most DATABASE_POOL_TIMEOUT seconds for a
-    connection, and a new connection at most DATABASE_CONNECT_TIMEOUT seconds: then
-    it fails (the API answers 503 ``database_unavailable``)."""
+    at most per process). Each one is checked when it is taken from the pool
+    (:func:`check_pooled_connection`: one empty round trip), so a connection the
+    server dropped (a failover, a restart, a proxy's idle reaper) is replaced instead
+    of failing a request, which waits about a second for it (psycopg's back-off). A
+    request waits at most DATABASE_POOL_TIMEOUT seconds for a connection, and a new
+    connection at most DATABASE_CONNECT_TIMEOUT seconds: then it fails (the API
+    answers 503 ``database_unavailable``)."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in DATABASE_SCHEMES:
         raise ImproperlyConfigured(
@@ -124,18 +125,33 @@ def database_from_url(name: str, url: str, env: Mapping[str, str] = os.environ
     config["CONN_HEALTH_CHECKS"] = False
     # psycopg 3's connection pool: the way Django recommends for ASGI (persistent
     # connections are per-thread and leak under async views).
-    from psycopg_pool import ConnectionPool
-
     config["OPTIONS"] = {
         "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1, env=env),
         "pool": {
             "min_size": 1,
             "max_size": env_int("DATABASE_POOL_SIZE", 10, minimum=1, env=env),
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1, env=env),
-            "check": ConnectionPool.check_connection,
+            "check": check_pooled_connection,
         },
     }
     return config
+
+
+def check_pooled_connection(conn: Any) -> None:
+    """The pool's ``check``: psycopg's own (one empty query), and when it fails, every
+    other idle connection of the pool is checked at once too. After a failover or a
+    restart they are all dead, and the pool waits about a second after each failed
+    check: without the sweep, a pool of ten dead connections would make the request
+    that meets them wait for all of them (and time out with a 503)."""
+    from psycopg_pool import ConnectionPool
+
+    try:
+        ConnectionPool.check_connection(conn)
+    except Exception:
+        pool = getattr(conn, "_pool", None)
+        if pool is not None:
+            pool.check()
+        raise
 
 
 def sqlite_database(path: str | Path) -> dict[str, Any]:

@@ -96,11 +96,11 @@ def test_database_urls_for_postgres_and_sqlite():
 
 
 def test_the_pool_checks_connections_and_its_sizes_and_timeouts_come_from_the_environment():
-    from psycopg_pool import ConnectionPool
+    from fluxweb.env import check_pooled_connection
 
     config = database_from_url("DATABASE_URL", "postgres://bob@db.example/flux", env={})
     pool = config["OPTIONS"]["pool"]
-    assert pool["check"] is ConnectionPool.check_connection
+    assert pool["check"] is check_pooled_connection
     assert (pool["max_size"], pool["timeout"], config["OPTIONS"]["connect_timeout"]) == (10, 5, 5)
     config = database_from_url("DATABASE_URL", "postgres://bob@db.example/flux", env={
         "DATABASE_POOL_SIZE": "30", "DATABASE_POOL_TIMEOUT": "2",
