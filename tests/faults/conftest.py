@@ -16,6 +16,7 @@ import pytest
 from django.db import connections
 
 from tests.faults.proxy import FaultProxy, proxy_for
+from tests.scaled.conftest import database_url, redis_url  # noqa: F401 - fixtures
 
 #: The pool's wait for a connection while a test's database is down (the default, 5 s,
 #: would make every request of an outage test last 5 s). More than the ~1 s psycopg's

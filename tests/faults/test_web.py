@@ -22,7 +22,7 @@ pytestmark = pytest.mark.scaled
 
 
 @pytest.fixture
-def admin_client(transactional_db) -> Client:
+def root_client(transactional_db) -> Client:
     registry.sync_workflows()
     client = Client(raise_request_exception=False)
     client.force_login(User.objects.create_superuser("root", "root@example.com", None))
@@ -52,61 +52,61 @@ def warm_pool(client: Client, n: int = 4) -> None:
     assert get(client, "/api/workflows/").status_code == 200
 
 
-def test_terminated_backends_cost_no_request_a_500(admin_client):
+def test_terminated_backends_cost_no_request_a_500(root_client):
     """The issue's failure: after pg_terminate_backend, each pooled connection answered
     one request with a 500. The pool checks a connection before handing it out."""
-    warm_pool(admin_client)
+    warm_pool(root_client)
     assert terminate_backends(connection.settings_dict["NAME"]) >= 4
-    statuses = [get(admin_client, "/api/workflows/").status_code for _ in range(5)]
+    statuses = [get(root_client, "/api/workflows/").status_code for _ in range(5)]
     assert statuses == [200] * 5
-    page = get(admin_client, "/workflows/")
+    page = get(root_client, "/workflows/")
     assert page.status_code == 200
 
 
-def test_connections_reset_by_the_network_cost_no_request_a_500(admin_client, pg_proxy):
+def test_connections_reset_by_the_network_cost_no_request_a_500(root_client, pg_proxy):
     """A failover or an idle-connection reaper in a proxy: the TCP connections vanish
     without a word from the server."""
-    warm_pool(admin_client)
+    warm_pool(root_client)
     assert pg_proxy.reset() >= 4
-    assert [get(admin_client, "/api/workflows/").status_code for _ in range(5)] == [200] * 5
+    assert [get(root_client, "/api/workflows/").status_code for _ in range(5)] == [200] * 5
 
 
-def test_during_a_database_outage_the_api_pages_and_health_answer_503(admin_client, pg_proxy):
-    warm_pool(admin_client)
+def test_during_a_database_outage_the_api_pages_and_health_answer_503(root_client, pg_proxy):
+    warm_pool(root_client)
     with pg_proxy.down():
         started = time.monotonic()
-        api = get(admin_client, "/api/workflows/")
+        api = get(root_client, "/api/workflows/")
         assert api.status_code == 503
         assert api.json()["code"] == "database_unavailable"
         assert set(api.json()) == {"detail", "code"}
         assert api["Retry-After"] == "5"
 
-        page = get(admin_client, "/workflows/")
+        page = get(root_client, "/workflows/")
         assert page.status_code == 503
         body = page.content.decode()
         assert "Temporarily unavailable" in body and "database" in body
         assert "Traceback" not in body and "OperationalError" not in body
 
-        health = get(admin_client, "/api/health")
+        health = get(root_client, "/api/health")
         assert health.status_code == 503
         assert health.json()["database"] == "error" and health.json()["queue"] == "ok"
         # No hang: each waits at most the pool's timeout (1 s here, 5 s by default).
         assert time.monotonic() - started < 3 * 3
 
-    assert [get(admin_client, "/api/workflows/").status_code for _ in range(3)] == [200] * 3
-    assert get(admin_client, "/api/health").status_code == 200
+    assert [get(root_client, "/api/workflows/").status_code for _ in range(3)] == [200] * 3
+    assert get(root_client, "/api/health").status_code == 200
 
 
 def test_during_a_queue_outage_a_run_is_stored_and_sent_once_redis_is_back(
-        admin_client, redis_proxy):
+        root_client, redis_proxy):
     from huey.contrib.djhuey import HUEY
 
     HUEY.storage.flush_queue()
     with redis_proxy.down():
-        health = get(admin_client, "/api/health")
+        health = get(root_client, "/api/health")
         assert health.status_code == 503
         assert (health.json()["database"], health.json()["queue"]) == ("ok", "error")
-        started = admin_client.post("/api/workflows/rt_hello/run",
+        started = root_client.post("/api/workflows/rt_hello/run",
                                     {"input": {"a": 1, "b": 2}}, content_type="application/json")
         close_old_connections()
         assert started.status_code == 201, started.content
