@@ -5,6 +5,7 @@ a fresh database, their connections through fault proxies."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -18,6 +19,10 @@ from tests.runtime.harness import Scaled
 pytestmark = pytest.mark.scaled
 
 TASKS = 8
+#: The terminate-under-load scenario's length and runs (tests/benchmarks/bench_faults.py
+#: sets them for the long version).
+SOAK_SECONDS = float(os.environ.get("FLUX_FAULT_SECONDS", "5"))
+SOAK_RUNS = int(os.environ.get("FLUX_FAULT_RUNS", "10"))
 
 
 @pytest.fixture
@@ -81,7 +86,7 @@ def test_terminating_every_backend_under_load_loses_nothing(deployment, tmp_path
     bench_faults.py runs the long version)."""
     d = deployment
     workers = [d.worker(threads=2), d.worker(threads=2)]
-    ids = start(d, tmp_path, 10, "t")
+    ids = start(d, tmp_path, SOAK_RUNS, "t")
     stop, kills = threading.Event(), []
 
     def killer():
@@ -91,10 +96,12 @@ def test_terminating_every_backend_under_load_loses_nothing(deployment, tmp_path
     thread = threading.Thread(target=killer)
     thread.start()
     try:
-        time.sleep(5)
+        time.sleep(SOAK_SECONDS)
     finally:
         stop.set()
         thread.join()
     assert sum(kills) >= 5
-    assert_each_completed_once(d, ids)
+    assert_each_completed_once(d, ids, timeout=90 + SOAK_RUNS)
+    print(f"terminate under load: {SOAK_RUNS} runs of {TASKS} tasks, {sum(kills)} backends "
+          f"terminated in {len(kills)} rounds over {SOAK_SECONDS:.0f} s: all completed once")
     assert all(w.poll() is None for w in workers), d.logs()
