@@ -4,18 +4,20 @@ or whose backends they terminate."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.db import close_old_connections, connection
-from django.test import Client
+from django.test import Client, RequestFactory
 
 import tests.runtime.workflows  # noqa: F401 - registers rt_hello
 from executions import registry, runner
 from executions.conf import clock
 from executions.models import Execution
+from fluxweb.api import on_unexpected
 from tests.faults.conftest import terminate_backends
 
 pytestmark = pytest.mark.scaled
@@ -111,7 +113,12 @@ def test_during_a_queue_outage_a_run_is_stored_and_sent_once_redis_is_back(
         close_old_connections()
         assert started.status_code == 201, started.content
         assert Execution.objects.get(pk=started.json()["id"]).status == "queued"
-        assert HUEY.storage.conn.connection_pool  # still refusing: nothing was sent
+        # An error Redis gives any request is the API's 503 queue_unavailable.
+        with pytest.raises(Exception) as refused:
+            HUEY.storage.conn.ping()
+        answer = on_unexpected(RequestFactory().get("/api/executions/"), refused.value)
+        assert (answer.status_code, json.loads(answer.content)["code"]) == (
+            503, "queue_unavailable")
     assert HUEY.pending_count() == 0  # the message was lost with the outage
 
     # The reaper's next pass after FLUX_REQUEUE_SECONDS sends it again.

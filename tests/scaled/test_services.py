@@ -20,7 +20,8 @@ def test_django_uses_postgresql_through_psycopg3(database_url):
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
-    with psycopg.connect(**params, connect_timeout=5) as conn:
+    assert params["connect_timeout"] == 5  # DATABASE_CONNECT_TIMEOUT's default
+    with psycopg.connect(**params) as conn:
         (version,) = conn.execute("SHOW server_version").fetchone()
     assert version
 
