@@ -10,16 +10,23 @@ missed or doubled event (``executions/live.py`` says where group messages come
 from). Permission is checked in ``connect()``: a logged-in user allowed to view
 executions; anyone else is closed (code 4403; an unknown execution 4404), after
 the handshake so that the browser sees the code; any other path is closed with 4404.
+When the database or the channel layer's Redis cannot be reached, the socket is
+closed with 4503 (``outages.CLOSE_UNAVAILABLE``): the page reconnects with backoff
+and its subscribe catches up from its last seq (frontend/live/stream.ts).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
-from executions import live, permissions
+from executions import live, outages, permissions
+
+log = logging.getLogger(__name__)
 
 #: Events per websocket message when catching up (a 10,000-event log is 20 messages).
 CATCH_UP_PAGE = 500
@@ -28,6 +35,7 @@ LIST_SNAPSHOT = 50
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_UNAVAILABLE = outages.CLOSE_UNAVAILABLE
 
 
 async def refuse(consumer: AsyncWebsocketConsumer, code: int) -> None:
@@ -35,6 +43,27 @@ async def refuse(consumer: AsyncWebsocketConsumer, code: int) -> None:
     an HTTP 403 at the handshake, and the code never reaches the page's ``onclose``."""
     await consumer.accept()
     await consumer.close(code=code)
+
+
+class ClosesOnOutage:
+    """Closes the socket with 4503 when the database or Redis is unavailable, instead
+    of an error close (1011) or, during the handshake, an HTTP 500."""
+
+    async def dispatch(self, message: dict) -> None:
+        try:
+            await super().dispatch(message)  # type: ignore[misc]
+        except Exception as exc:
+            part = outages.unavailable(exc)
+            if part is None:
+                raise
+            log.warning("websocket %s: the %s is unavailable: %s", message.get("type"), part,
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            if message.get("type") == "websocket.disconnect":
+                raise StopConsumer() from None
+            if message.get("type") == "websocket.connect":
+                await refuse(self, CLOSE_UNAVAILABLE)  # type: ignore[arg-type]
+            else:
+                await self.close(code=CLOSE_UNAVAILABLE)  # type: ignore[attr-defined]
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):
@@ -66,7 +95,7 @@ def _recent_executions(limit: int) -> list[dict]:
     return [row.to_dict() for row in rows]
 
 
-class ExecutionConsumer(AsyncJsonWebsocketConsumer):
+class ExecutionConsumer(ClosesOnOutage, AsyncJsonWebsocketConsumer):
     """``/ws/executions/<id>/``: the execution's events in seq order, then live."""
 
     execution_id: str
@@ -92,9 +121,11 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.attached:
             self.attached = False
-            await self.channel_layer.group_discard(live.execution_group(self.execution_id),
-                                                   self.channel_name)
-            await live.detach()
+            try:
+                await self.channel_layer.group_discard(
+                    live.execution_group(self.execution_id), self.channel_name)
+            finally:
+                await live.detach()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or content.get("type") != "subscribe":
@@ -145,7 +176,7 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "execution", "execution": execution})
 
 
-class ListGroupConsumer(AsyncJsonWebsocketConsumer):
+class ListGroupConsumer(ClosesOnOutage, AsyncJsonWebsocketConsumer):
     """A socket following the list group (every execution's status changes), open to
     users with ``permission``."""
 
@@ -165,8 +196,10 @@ class ListGroupConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.attached:
             self.attached = False
-            await self.channel_layer.group_discard(live.LIST_GROUP, self.channel_name)
-            await live.detach()
+            try:
+                await self.channel_layer.group_discard(live.LIST_GROUP, self.channel_name)
+            finally:
+                await live.detach()
 
 
 class ExecutionsConsumer(ListGroupConsumer):

@@ -31,7 +31,7 @@ from django.db import connections, transaction
 from django.db.models import F, Q
 from huey.contrib.djhuey import task as huey_task
 
-from executions import admission, registry
+from executions import admission, outages, registry
 from executions.conf import app_settings, clock
 from executions.models import Execution
 from executions.store import DjangoStore
@@ -58,7 +58,8 @@ def enqueue(execution_id: str, *, delay: float | None = None, priority: int = 0)
     """Send ``run_execution(id)`` once the current transaction commits (``priority``:
     the execution's, higher first)."""
     Execution.objects.filter(pk=execution_id).update(enqueued_at=clock.now())
-    transaction.on_commit(lambda: send(execution_id, delay=delay, **_prio(priority)))
+    transaction.on_commit(lambda: send_or_leave_to_reaper(execution_id, delay=delay,
+                                                          priority=priority))
 
 
 def _prio(priority: int | None) -> dict[str, int]:
@@ -87,6 +88,23 @@ def send(execution_id: str, *, delay: float | None = None, priority: int | None 
         run_execution.huey.enqueue(run_execution.s(execution_id, priority=priority))
     else:
         run_execution(execution_id)
+
+
+def send_or_leave_to_reaper(execution_id: str, *, delay: float | None = None,
+                            priority: int = 0) -> bool:
+    """:func:`send`, unless the queue is unavailable (Redis is down): then a warning,
+    and the reaper sends the message once the queue is back (the execution is in the
+    database, waiting: ``reap``'s re-send of queued executions and due sleepers).
+    Whether the message was sent."""
+    try:
+        send(execution_id, delay=delay, **_prio(priority))
+    except Exception as exc:
+        if outages.unavailable(exc) != outages.QUEUE:
+            raise
+        log.warning("flux: the queue is unavailable (%s); the reaper will send %s again "
+                    "when it is back", exc, execution_id)
+        return False
+    return True
 
 
 # what an execution runs ---------------------------------------------------------------
@@ -181,7 +199,7 @@ def run(execution_id: str) -> str | None:
         moment = clock.now()
         delay = max(0.0, (wake_at - moment).total_seconds())
         store.call(Execution.objects.filter(pk=execution_id).update, enqueued_at=moment)
-        send(execution_id, delay=delay)
+        send_or_leave_to_reaper(execution_id, delay=delay)
     return status
 
 
@@ -314,23 +332,54 @@ def _resend(pk: str, moment: datetime) -> bool:
         won = (Execution.objects.filter(pk=pk, enqueued_at=previous)
                .update(enqueued_at=moment))
         if won:
-            transaction.on_commit(lambda: send(pk))
+            transaction.on_commit(lambda: send_or_leave_to_reaper(pk))
     return bool(won)
+
+
+#: The longest wait between reaper passes while they fail (a database outage).
+MAX_BACKOFF = 10.0
+
+
+def backoff(failures: int, interval: float, ceiling: float = MAX_BACKOFF) -> float:
+    """The wait after ``failures`` failed passes in a row: ``interval`` doubled each
+    time, at most ``ceiling`` (2 s, then 4, 8, 10, 10...)."""
+    if failures <= 0:
+        return interval
+    return min(max(ceiling, interval), interval * 2 ** failures)
 
 
 def reaper_loop(stop: threading.Event, interval: float = 2.0,
                 each_pass: Callable[[], None] | None = None) -> None:
     """Reap every ``interval`` seconds until ``stop`` is set (a worker's thread);
-    ``each_pass()`` first, if given (the worker's heartbeat)."""
+    ``each_pass()`` first, if given (the worker's heartbeat).
+
+    A pass that fails (the database is down) closes the thread's connections (a
+    broken one is replaced on the next try) and the next try waits longer
+    (:func:`backoff`); an outage logs one line when it starts, every tenth try and when
+    it ends, not a traceback every 2 s. Nothing is lost meanwhile: leases that expire
+    are recovered and lost messages re-sent by the first pass that succeeds."""
+    failures = 0
     try:
         while not stop.is_set():
             try:
                 if each_pass is not None:
                     each_pass()
                 reap()
-            except Exception:
-                log.exception("flux: reaper pass failed")
+            except Exception as exc:
+                failures += 1
+                wait = backoff(failures, interval)
+                part = outages.unavailable(exc)
+                if part is None:
+                    log.exception("flux: reaper pass failed; trying again in %.0f s", wait)
+                elif failures == 1 or failures % 10 == 0:
+                    log.warning("flux reaper: the %s is unavailable (%s); trying again in "
+                                "%.0f s", part, str(exc).splitlines()[0] if str(exc) else
+                                type(exc).__name__, wait)
                 connections.close_all()  # a broken connection is replaced next pass
-            stop.wait(interval)
+            else:
+                if failures:
+                    log.warning("flux reaper: working again after %d failed passes", failures)
+                failures, wait = 0, interval
+            stop.wait(wait)
     finally:
         connections.close_all()

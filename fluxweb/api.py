@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from executions import commands
+from executions import commands, outages
 from executions.api_errors import STATUS_CODES, ApiError
 from executions.approvals import ApprovalError
 from executions.auth import BadToken, CsrfFailed, api_auth
@@ -108,8 +108,21 @@ def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    part = outages.unavailable(exc)
+    if part is not None:
+        return unavailable(request, part, exc)
     log.exception("Unhandled error in %s %s", request.method, request.path)
     return error(request, 500, "Something went wrong on the server.", "internal_error")
+
+
+def unavailable(request: HttpRequest, part: str, exc: BaseException) -> HttpResponse:
+    """503 ``database_unavailable`` / ``queue_unavailable`` (executions/outages.py), with
+    Retry-After; one line in the log, not a traceback per request of an outage."""
+    log.warning("%s %s: the %s is unavailable: %s", request.method, request.path, part,
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    response = error(request, 503, outages.DETAILS[part], outages.code(part))
+    response["Retry-After"] = str(outages.RETRY_AFTER_SECONDS)
+    return response
 
 
 @api.get("/", auth=None, include_in_schema=False)
@@ -152,8 +165,12 @@ def _answers(what: str, probe: Any) -> str:
     """``"ok"`` when ``probe()`` returns, else ``"error"`` (and the reason in the log)."""
     try:
         probe()
-    except Exception:
-        log.exception("Health check: %s did not answer", what)
+    except Exception as exc:
+        if outages.unavailable(exc) is None:
+            log.exception("Health check: %s did not answer", what)
+        else:  # an outage: one line per check, not a traceback
+            log.warning("Health check: %s did not answer: %s", what,
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return "error"
     return "ok"
 

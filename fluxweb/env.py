@@ -77,8 +77,32 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def database_from_url(name: str, url: str) -> dict[str, Any]:
-    """A Django DATABASES entry for a postgres://, postgresql:// or sqlite:/// URL."""
+#: Redis client timeouts for the queue, unless the URL sets its own: without them a
+#: Redis that stops answering (a network partition) hangs a request or a worker.
+REDIS_TIMEOUTS = {"socket_connect_timeout": "5", "socket_timeout": "10"}
+
+
+def redis_with_timeouts(url: str) -> str:
+    """``url`` with :data:`REDIS_TIMEOUTS` added as query parameters it lacks."""
+    parts = urlsplit(url)
+    present = {item.split("=", 1)[0] for item in parts.query.split("&") if item}
+    extra = [f"{k}={v}" for k, v in REDIS_TIMEOUTS.items() if k not in present]
+    query = "&".join(filter(None, [parts.query, *extra]))
+    return urlunsplit(parts._replace(query=query))
+
+
+def database_from_url(name: str, url: str, env: Mapping[str, str] = os.environ
+                      ) -> dict[str, Any]:
+    """A Django DATABASES entry for a postgres://, postgresql:// or sqlite:/// URL.
+
+    PostgreSQL connections come from psycopg's pool (DATABASE_POOL_SIZE connections
+    at most per process). Each one is checked when it is taken from the pool
+    (:func:`check_pooled_connection`: one empty round trip), so a connection the
+    server dropped (a failover, a restart, a proxy's idle reaper) is replaced instead
+    of failing a request, which waits about a second for it (psycopg's back-off). A
+    request waits at most DATABASE_POOL_TIMEOUT seconds for a connection, and a new
+    connection at most DATABASE_CONNECT_TIMEOUT seconds: then it fails (the API
+    answers 503 ``database_unavailable``)."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in DATABASE_SCHEMES:
         raise ImproperlyConfigured(
@@ -101,8 +125,33 @@ def database_from_url(name: str, url: str) -> dict[str, Any]:
     config["CONN_HEALTH_CHECKS"] = False
     # psycopg 3's connection pool: the way Django recommends for ASGI (persistent
     # connections are per-thread and leak under async views).
-    config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 10, "timeout": 10}}
+    config["OPTIONS"] = {
+        "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1, env=env),
+        "pool": {
+            "min_size": 1,
+            "max_size": env_int("DATABASE_POOL_SIZE", 10, minimum=1, env=env),
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1, env=env),
+            "check": check_pooled_connection,
+        },
+    }
     return config
+
+
+def check_pooled_connection(conn: Any) -> None:
+    """The pool's ``check``: psycopg's own (one empty query), and when it fails, every
+    other idle connection of the pool is checked at once too. After a failover or a
+    restart they are all dead, and the pool waits about a second after each failed
+    check: without the sweep, a pool of ten dead connections would make the request
+    that meets them wait for all of them (and time out with a 503)."""
+    from psycopg_pool import ConnectionPool
+
+    try:
+        ConnectionPool.check_connection(conn)
+    except Exception:
+        pool = getattr(conn, "_pool", None)
+        if pool is not None:
+            pool.check()
+        raise
 
 
 def sqlite_database(path: str | Path) -> dict[str, Any]:

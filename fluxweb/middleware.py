@@ -6,6 +6,13 @@ endpoint does not take, its 400 for a request it refuses (a bad ``Host``), an
 error page from any middleware. Answers that are JSON already
 (the API's own) pass unchanged.
 
+:class:`ServiceUnavailable`: when the database or the queue cannot be reached
+(``executions/outages.py``), a request gets 503 with Retry-After: the API's
+``database_unavailable`` / ``queue_unavailable`` under ``/api/``, the short
+``503.html`` page elsewhere (it needs neither the database nor a session), never a
+500 or a traceback. :func:`server_error` (``handler500``) does the same for an
+outage met outside a view (a middleware saving the session).
+
 :class:`RefuseUnstorableText`: no URL, query parameter or form field may hold
 text that no store keeps (a NUL; ``flux.text``). Such a request is refused
 at the edge, once for every page and endpoint: 404 when the path holds it (no
@@ -23,6 +30,7 @@ from http import HTTPStatus
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, QueryDict
 
+from executions import outages
 from flux.text import printable, text_problem
 
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -101,3 +109,42 @@ class RefuseUnstorableText:
                                 "type": "bad_text"})
                     break
         return out
+
+
+def unavailable_response(request: HttpRequest, part: str, exc: BaseException) -> HttpResponse:
+    """503 for an outage of ``part``: JSON under /api/, the 503 page elsewhere."""
+    if is_api(request):
+        from fluxweb.api import unavailable
+
+        return unavailable(request, part, exc)
+    from django.template import loader
+
+    body = loader.get_template("503.html").render({"part": part})
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(outages.RETRY_AFTER_SECONDS)
+    return response
+
+
+class ServiceUnavailable:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        part = outages.unavailable(exc)
+        return None if part is None else unavailable_response(request, part, exc)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: the 503 page when the uncaught error is an outage, else 500.html."""
+    import sys
+
+    from django.views.defaults import server_error as django_server_error
+
+    exc = sys.exc_info()[1]
+    part = outages.unavailable(exc)
+    if part is not None:
+        return unavailable_response(request, part, exc)
+    return django_server_error(request)

@@ -24,6 +24,7 @@ from fluxweb.env import (
     env_int,
     env_list,
     env_str,
+    redis_with_timeouts,
     sqlite_database,
 )
 
@@ -140,6 +141,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "fluxweb.middleware.ApiErrorsAsJson",
+    "fluxweb.middleware.ServiceUnavailable",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -212,7 +214,9 @@ if REDIS_URL:
     HUEY = {
         "huey_class": "huey.PriorityRedisHuey",
         "name": "fluxweb",
-        "url": REDIS_URL,
+        # Connect and read timeouts (fluxweb/env.py): a Redis that stops answering
+        # fails a request (503 queue_unavailable) instead of hanging it.
+        "url": redis_with_timeouts(REDIS_URL),
         "immediate": False,
         "consumer": {"workers": 4, "worker_type": "thread"},
     }

@@ -5,6 +5,9 @@ from django.urls import include, path, re_path
 
 from fluxweb.api import api, not_found
 
+#: An outage met outside a view still gets the 503 page, not a 500 (fluxweb/middleware.py).
+handler500 = "fluxweb.middleware.server_error"
+
 urlpatterns = [
     path("", include("executions.urls")),
     path("inbox/", include("executions.inbox.urls")),

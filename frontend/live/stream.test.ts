@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FluxEvent } from '../lib/types';
 import { EventSequencer } from './sequencer';
-import { LiveStream, backoffDelay, websocketUrl, type LiveStatus, type SocketLike } from './stream';
+import { LiveStream, UNAVAILABLE_CODE, backoffDelay, websocketUrl, type LiveStatus, type SocketLike } from './stream';
 
 function ev(seq: number, type = 'TASK_STARTED'): FluxEvent {
   return { seq, type, name: 't', source_id: 's', parent_id: null, attempt: 0, value: null, time: '2024-01-01T00:00:00Z' };
@@ -308,6 +308,25 @@ describe('LiveStream', () => {
     expect(sockets).toHaveLength(1);
     expect(statuses.at(-1)).toBe('closed');
     expect(api.calls).toHaveLength(0);
+  });
+
+  it('reconnects and catches up when the server is temporarily unavailable (4503)', async () => {
+    const { latest, sockets, statuses } = setup();
+    latest().open();
+    latest().event(ev(1));
+    latest().event(ev(2));
+    vi.advanceTimersByTime(5000);
+    latest().drop(UNAVAILABLE_CODE); // the database went away
+    expect(statuses.at(-1)).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(600);
+    expect(sockets).toHaveLength(2);
+    latest().open(); // the handshake is answered, then closed again: still down
+    latest().drop(UNAVAILABLE_CODE);
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(sockets).toHaveLength(3);
+    latest().open(); // back
+    expect(latest().sent).toEqual([{ type: 'subscribe', after: 2 }]);
+    expect(statuses.at(-1)).toBe('live');
   });
 
   it('stops everything on close', async () => {

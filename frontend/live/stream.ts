@@ -67,6 +67,9 @@ export interface LiveStreamOptions {
 
 /** Close codes the server refuses a socket with (docs/frontend.md): the stream stops. */
 export const REFUSED_CODES: ReadonlySet<number> = new Set([4403, 4404]);
+/** The server cannot answer now (its database or Redis is down): the stream reconnects
+ * with backoff, like after any other lost socket, and catches up from its last seq. */
+export const UNAVAILABLE_CODE = 4503;
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialDelay: 500, maxDelay: 15_000, factor: 2, jitter: 0.2 };
 

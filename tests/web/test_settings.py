@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from fluxweb.env import database_from_url, env_bool, env_int, env_list, redact_url
+from fluxweb.env import (
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    redact_url,
+    redis_with_timeouts,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,6 +93,30 @@ def test_database_urls_for_postgres_and_sqlite():
     assert config["NAME"] == "/tmp/flux.sqlite3"
     assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
     assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_the_pool_checks_connections_and_its_sizes_and_timeouts_come_from_the_environment():
+    from fluxweb.env import check_pooled_connection
+
+    config = database_from_url("DATABASE_URL", "postgres://bob@db.example/flux", env={})
+    pool = config["OPTIONS"]["pool"]
+    assert pool["check"] is check_pooled_connection
+    assert (pool["max_size"], pool["timeout"], config["OPTIONS"]["connect_timeout"]) == (10, 5, 5)
+    config = database_from_url("DATABASE_URL", "postgres://bob@db.example/flux", env={
+        "DATABASE_POOL_SIZE": "30", "DATABASE_POOL_TIMEOUT": "2",
+        "DATABASE_CONNECT_TIMEOUT": "3"})
+    pool = config["OPTIONS"]["pool"]
+    assert (pool["max_size"], pool["timeout"], config["OPTIONS"]["connect_timeout"]) == (30, 2, 3)
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_POOL_SIZE='0' must be at least 1"):
+        database_from_url("DATABASE_URL", "postgres://bob@db.example/flux",
+                          env={"DATABASE_POOL_SIZE": "0"})
+
+
+def test_the_queue_gets_redis_timeouts_unless_the_url_sets_them():
+    assert redis_with_timeouts("redis://h:6379/3") == (
+        "redis://h:6379/3?socket_connect_timeout=5&socket_timeout=10")
+    assert redis_with_timeouts("redis://h/3?socket_timeout=1") == (
+        "redis://h/3?socket_timeout=1&socket_connect_timeout=5")
 
 
 def test_redact_url_keeps_urls_without_passwords():
