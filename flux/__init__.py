@@ -13,6 +13,7 @@
     ctx = hello.run_sync("world")   # or: await hello.run("world")
 """
 
+from flux.compose import call, continue_as_new, send_event
 from flux.config import configure
 from flux.context import ExecutionContext, WorkflowExecutionContext
 from flux.domain.events import ExecutionEvent, ExecutionEventType
@@ -37,7 +38,10 @@ __all__ = [
     "Task",
     "Workflow",
     "WorkflowExecutionContext",
+    "call",
     "configure",
+    "continue_as_new",
+    "send_event",
     "task",
     "workflow",
 ]

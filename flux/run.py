@@ -72,6 +72,14 @@ class Run:
         self.main: asyncio.Task | None = None
         self.workflow: Workflow | None = None
         self.suspend_sleeps_after = engine.suspend_sleeps_after
+        #: Children's records as this run last read them (``call``), and the ones it started.
+        self.children: dict[str, ExecutionRecord] | None = None
+        self.started_children: set[str] = set()
+        #: The last progress() value of each task, and when it was last saved.
+        self.progress: dict[str, dict] = dict(record.progress or {})
+        self._progress_dirty = False
+        self._progress_saved = 0.0
+        self._progress_handle: asyncio.TimerHandle | None = None
 
     # recording ---------------------------------------------------------------
     def emit(self, type: T, name: str, source_id: str, value: Any = None,
@@ -123,6 +131,43 @@ class Run:
         self.lost = True
         if self.main is not None:
             self.main.cancel("flux: lease lost")
+
+    # progress ------------------------------------------------------------------
+    def note_progress(self, task_id: str, name: str, value: Any) -> None:
+        """Keep ``value`` as the task's progress; save it now, or within the interval."""
+        from flux.compose import PROGRESS_INTERVAL
+
+        self.progress[task_id] = {"name": name, "value": value,
+                                  "time": datetime.now(UTC).isoformat()}
+        self._progress_dirty = True
+        if self._progress_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._progress_saved + PROGRESS_INTERVAL - loop.time()
+        if wait <= 0:
+            self.save_progress()
+        else:
+            self._progress_handle = loop.call_later(wait, self.save_progress)
+
+    def save_progress(self) -> None:
+        self._progress_handle = None
+        if not self._progress_dirty:
+            return
+        self._progress_dirty = False
+        try:
+            self._progress_saved = asyncio.get_running_loop().time()
+        except RuntimeError:
+            pass
+        try:
+            self.store.set_progress(self.record.id, dict(self.progress))
+        except Exception:  # progress is best effort; the run goes on
+            log.exception("flux: saving the progress of %s failed", self.record.id)
+
+    def stop_progress(self) -> None:
+        if self._progress_handle is not None:
+            self._progress_handle.cancel()
+            self._progress_handle = None
+        self.save_progress()
 
     # identity and replay -----------------------------------------------------
     def task_id(self, name: str, encoded_args: Any, parent: str | None,

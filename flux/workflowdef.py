@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import typing
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from flux import config
@@ -27,7 +28,7 @@ resolvers: list[Callable[[str, Any], Workflow | None]] = []
 
 _OPTION_NAMES = ("name", "secret_requests", "output_storage", "durable",
                  "recover_on_worker_loss", "max_recovery_attempts", "description",
-                 "input_schema")
+                 "input_schema", "timeout")
 
 
 class Workflow:
@@ -45,6 +46,7 @@ class Workflow:
         max_recovery_attempts: int | None = None,
         description: str | None = None,
         input_schema: dict | None = None,
+        timeout: timedelta | float | None = None,
         register: bool = True,
     ) -> None:
         if not inspect.iscoroutinefunction(func):
@@ -53,6 +55,13 @@ class Workflow:
                 f"{getattr(func, '__qualname__', func)!r} is not async.")
         self.func = func
         self.name = name or func.__name__
+        if isinstance(timeout, timedelta):
+            timeout = timeout.total_seconds()
+        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+            raise ValueError(f"Workflow '{self.name}': timeout must be a number of seconds "
+                             f"(or a timedelta) above 0, got {timeout!r}")
+        #: The whole run's time limit in seconds, across sleeps and pauses (None: none).
+        self.timeout = float(timeout) if timeout is not None else None
         self.secret_requests = tuple(secret_requests)
         self.output_storage = output_storage
         self.durable = durable
@@ -191,7 +200,8 @@ class Workflow:
                    "output_storage": self.output_storage, "durable": self.durable,
                    "recover_on_worker_loss": self._recover_on_worker_loss,
                    "max_recovery_attempts": self._max_recovery_attempts,
-                   "description": self.description, "input_schema": self._input_schema}
+                   "description": self.description, "input_schema": self._input_schema,
+                   "timeout": self.timeout}
         current.update(options)
         return Workflow(self.func, **current)
 
