@@ -41,3 +41,7 @@ class ExecutionsConfig(AppConfig):
         store.add_append_hook(approvals.MIRROR)
         runner.add_reaper_pass("deadlines", commands.apply_deadlines)
         runner.add_reaper_pass("reminders", approvals.remind)
+        # Composition: children wake parents, events wake waiters, timeouts, kept events.
+        from executions import composition
+
+        composition.install()

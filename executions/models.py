@@ -62,7 +62,8 @@ RECORD_FIELDS = (
     "id", "workflow", "input", "status", "output", "error", "created_at", "started_at",
     "finished_at", "recovery_attempts", "max_recovery_attempts", "recover_on_worker_loss",
     "durable", "last_seq", "lease_owner", "lease_expires", "fence", "cancel_requested",
-    "cancel_actor", "wake_at", "worker", "actor", "meta",
+    "cancel_actor", "wake_at", "worker", "actor", "meta", "parent_execution_id",
+    "continued_from", "continued_as", "waiting_for", "deadline", "progress",
 )
 
 
@@ -113,6 +114,18 @@ class Execution(models.Model):
     worker = models.CharField(max_length=200, null=True, blank=True)
     actor = models.CharField(max_length=150, null=True, blank=True)
     meta = models.JSONField(default=dict, blank=True)
+    # Composition (issue 15): the execution whose call() started this one, and whether
+    # that parent has recorded this child's outcome (a finished child it has not
+    # collected wakes it); continue_as_new's links; what a suspended run waits for;
+    # the whole run's deadline; the last progress() value of each task.
+    parent_execution = models.ForeignKey("self", null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="children")
+    collected = models.BooleanField(default=False)
+    continued_from = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    continued_as = models.CharField(max_length=64, null=True, blank=True)
+    waiting_for = models.JSONField(null=True, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True, db_index=True)
+    progress = models.JSONField(default=dict, blank=True)
     #: finished_at - started_at, kept by the database, indexed for "sort by duration".
     duration = models.GeneratedField(
         expression=models.F("finished_at") - models.F("started_at"),
@@ -142,6 +155,7 @@ class Execution(models.Model):
         kw = {name: getattr(self, name) for name in RECORD_FIELDS}
         kw["parent_id"] = self.parent_id
         kw["meta"] = kw["meta"] or {}
+        kw["progress"] = kw["progress"] or {}
         return ExecutionRecord(**kw)
 
     @classmethod
@@ -149,6 +163,7 @@ class Execution(models.Model):
         """An unsaved row for ``record`` (``extra``: workflow_version, enqueued_at...)."""
         kw = {name: getattr(record, name) for name in RECORD_FIELDS}
         kw["meta"] = kw["meta"] or {}
+        kw["progress"] = kw["progress"] or {}
         return cls(parent_id=record.parent_id, **kw, **extra)
 
     # state ---------------------------------------------------------------------
@@ -186,9 +201,54 @@ def record_dict(rec: ExecutionRecord, **extra: Any) -> dict[str, Any]:
         "wake_at": _iso(rec.wake_at),
         "worker": rec.worker,
         "actor": rec.actor,
+        "parent_execution_id": rec.parent_execution_id,
+        "continued_from": rec.continued_from,
+        "continued_as": rec.continued_as,
+        "waiting_for": rec.waiting_for,
+        "deadline": _iso(rec.deadline),
+        "progress": rec.progress or {},
     }
     out.update(extra)
     return out
+
+
+class EventWait(models.Model):
+    """An execution waiting for an event (``wait_for_event``): open until a matching
+    event is delivered to it (``delivered``, with its ``payload``) or its timeout
+    closes it; deleted once its log has recorded the outcome."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE,
+                                  related_name="event_waits")
+    wait_id = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, db_index=True)
+    match = models.JSONField(null=True, blank=True)
+    delivered = models.BooleanField(default=False)
+    closed = models.BooleanField(default=False)
+    payload = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["execution", "wait_id"],
+                                               name="event_wait_execution_wait")]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id} waits for {self.name}"
+
+
+class KeptEvent(models.Model):
+    """An event sent when no execution waited for it, kept for a later
+    ``wait_for_event`` until ``keep_until`` (``FLUX_EVENT_KEEP_SECONDS``)."""
+
+    name = models.CharField(max_length=200, db_index=True)
+    #: Sent to one execution (``POST /api/executions/{id}/events/{name}``), or None.
+    execution_id = models.CharField(max_length=64, null=True, blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    sent_at = models.DateTimeField()
+    keep_until = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"kept event {self.name}"
 
 
 class Event(models.Model):

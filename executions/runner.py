@@ -45,11 +45,25 @@ SLEEP_GRACE = 5.0
 
 
 def engine(store: DjangoStore | None = None) -> Engine:
-    """An engine on the Django store with the runtime's settings."""
+    """An engine on the Django store with the runtime's settings. What a run starts (a
+    ``call``'s child, a ``continue_as_new``) is queued for any worker (:func:`dispatch`)."""
     conf = app_settings()
-    return Engine(store if store is not None else DjangoStore(),
-                  lease_seconds=conf.lease_seconds,
-                  suspend_sleeps_after=conf.suspend_sleeps_after)
+    store = store if store is not None else DjangoStore()
+    return Engine(store, lease_seconds=conf.lease_seconds,
+                  suspend_sleeps_after=conf.suspend_sleeps_after,
+                  dispatch=lambda execution_id: store.call(dispatch, execution_id))
+
+
+def dispatch(execution_id: str) -> None:
+    """A queued execution the engine created in a run (a child, a continuation): note
+    its workflow's version and send its message (the run's writes are committed)."""
+    from flux.workflowdef import registry as flux_registry
+
+    name = Execution.objects.filter(pk=execution_id).values_list("workflow", flat=True).first()
+    wf = flux_registry.get(name or "")
+    if wf is not None:
+        Execution.objects.filter(pk=execution_id).update(workflow_version=workflow_version(wf))
+    enqueue(execution_id)
 
 
 # the queue --------------------------------------------------------------------------
@@ -243,7 +257,7 @@ def reap(now: float | None = None, *, limit: int = 500) -> Reaped:
              | claimant_died)
     for pk in (rows.filter(unclaimed, stale, status__in=(Status.QUEUED, Status.INTERRUPTED))
                .values_list("pk", flat=True)[:limit]):
-        if _resend(pk, moment):
+        if resend(pk, moment):
             done.requeued.append(pk)
 
     # (c) Sleepers whose timer should have fired.
@@ -252,7 +266,7 @@ def reap(now: float | None = None, *, limit: int = 500) -> Reaped:
                   | Q(enqueued_at__lt=cutoff))
     for pk in (rows.filter(unclaimed, not_resent, status=Status.SLEEPING, wake_at__lt=due)
                .values_list("pk", flat=True)[:limit]):
-        if _resend(pk, moment):
+        if resend(pk, moment):
             done.woken.append(pk)
 
     # (d) The apps' passes (the inbox's deadlines and reminders...).
@@ -269,8 +283,9 @@ def reap(now: float | None = None, *, limit: int = 500) -> Reaped:
     return done
 
 
-def _resend(pk: str, moment: datetime) -> bool:
-    """Send a new message unless another reaper just did (conditional update)."""
+def resend(pk: str, moment: datetime) -> bool:
+    """Send a new message unless another reaper just did (conditional update); for the
+    reaper and the apps' passes."""
     previous = Execution.objects.filter(pk=pk).values_list("enqueued_at", flat=True).first()
     with transaction.atomic():
         won = (Execution.objects.filter(pk=pk, enqueued_at=previous)

@@ -585,6 +585,24 @@ class Engine:
                 return rec
         return self.store.get(execution_id)
 
+    def expire(self, execution_id: str) -> bool:
+        """For reapers: fail a suspended execution whose whole-run timeout passed (a
+        running one times out in its worker). True when it was failed here."""
+        claimed = self._claim(execution_id)
+        if claimed is None:
+            return False
+        lease, record = claimed
+        try:
+            if (record.status in Status.FINISHED or record.deadline is None
+                    or clock.now() < record.deadline):
+                return False
+            run = Run(self, lease, record, self.store.events(execution_id))
+            self._time_out(run)
+        finally:
+            self.store.release(lease)
+        self.store.forget_waits(execution_id)
+        return True
+
     def recover(self, execution_id: str) -> ExecutionRecord | None:
         """For reapers: mark a running execution whose lease expired as interrupted.
 
