@@ -158,6 +158,9 @@ class ExecutionFilters(ListParams):
     workflow: str | None = NinjaField(None, max_length=200)
     since: datetime | None = NinjaField(None, description="Created at or after (ISO 8601).")
     until: datetime | None = NinjaField(None, description="Created before (ISO 8601).")
+    parent: str | None = NinjaField(None, max_length=64,
+                                    description="Only the children a call() of this "
+                                                "execution started.")
 
 
 get_execution = commands.execution
@@ -175,6 +178,8 @@ def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
         rows = rows.filter(status=params.status)
     if params.workflow:
         rows = rows.filter(workflow=params.workflow)
+    if params.parent:
+        rows = rows.filter(parent_execution_id=params.parent)
     if params.since:
         rows = rows.filter(created_at__gte=_aware(params.since))
     if params.until:
@@ -198,11 +203,12 @@ def _aware(value: datetime) -> datetime:
     return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.utc)
 
 
-@router.get("/executions/{execution_id}", response={200: schemas.Execution, **ERRORS},
+@router.get("/executions/{execution_id}", response={200: schemas.ExecutionDetail, **ERRORS},
             summary="One execution")
 @api_requires(VIEW)
 def get_one(request: HttpRequest, execution_id: str):
-    return get_execution(execution_id).to_dict()
+    found = get_execution(execution_id)
+    return {**found.to_dict(), "children": found.children_summary()}
 
 
 class EventParams(Schema):

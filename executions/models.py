@@ -178,6 +178,18 @@ class Execution(models.Model):
         """The execution as JSON (the API's and ``flux ... --json``'s shape)."""
         return record_dict(self.record(), workflow_version=self.workflow_version)
 
+    #: The detail lists at most this many children (the list API filters by parent).
+    CHILDREN_SHOWN = 200
+
+    def children_summary(self) -> list[dict[str, Any]]:
+        """The executions this one's ``call``s started (the detail's ``children``)."""
+        rows = (Execution.objects.filter(parent_execution_id=self.pk)
+                .order_by("created_at", "id")
+                .values("id", "workflow", "status", "created_at", "finished_at")
+                [:self.CHILDREN_SHOWN])
+        return [{**r, "created_at": _iso(r["created_at"]),
+                 "finished_at": _iso(r["finished_at"])} for r in rows]
+
 
 def record_dict(rec: ExecutionRecord, **extra: Any) -> dict[str, Any]:
     """The public JSON shape of an execution, from an ExecutionRecord."""

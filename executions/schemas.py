@@ -47,6 +47,33 @@ class Execution(Schema):
     wake_at: str | None
     worker: str | None
     actor: str | None = Field(description="Who started it (a username).")
+    parent_execution_id: str | None = Field(
+        None, description="The execution whose call() started this one.")
+    continued_from: str | None = Field(
+        None, description="The execution this one continues (continue_as_new).")
+    continued_as: str | None = Field(
+        None, description="The execution that continues this one (continue_as_new).")
+    waiting_for: list[dict[str, Any]] | None = Field(
+        None, description="What a suspended run waits for: items of kind pause, sleep, "
+                          "child or event (docs/workflows.md).")
+    deadline: str | None = Field(None, description="When the whole run times out.")
+    progress: dict[str, Any] = Field(
+        default_factory=dict, description="The last progress() value of each task, by "
+                                          "task id: {name, value, time}.")
+
+
+class ChildSummary(Schema):
+    id: str
+    workflow: str
+    status: str
+    created_at: str | None
+    finished_at: str | None
+
+
+class ExecutionDetail(Execution):
+    children: list[ChildSummary] = Field(
+        default_factory=list, description="The executions this one's call()s started "
+                                          "(the first 200; ?parent= lists them all).")
 
 
 class ExecutionPage(Page):

@@ -15,4 +15,5 @@ VERB_MODULES = (
     "executions.cli.demo",
     "executions.cli.token",
     "executions.cli.secret",
+    "executions.cli.events",
 )
