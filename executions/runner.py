@@ -37,6 +37,7 @@ from executions.models import Execution
 from executions.store import DjangoStore
 from flux import Engine, Status, Workflow
 from flux.errors import ExecutionNotFoundError, InvalidStateError, WorkflowNotFoundError
+from flux.store import ExecutionRecord
 
 log = logging.getLogger("flux.runner")
 
@@ -51,19 +52,24 @@ def engine(store: DjangoStore | None = None) -> Engine:
     store = store if store is not None else DjangoStore()
     return Engine(store, lease_seconds=conf.lease_seconds,
                   suspend_sleeps_after=conf.suspend_sleeps_after,
-                  dispatch=lambda execution_id: store.call(dispatch, execution_id))
+                  dispatch=lambda records: store.call(dispatch, records))
 
 
-def dispatch(execution_id: str) -> None:
-    """A queued execution the engine created in a run (a child, a continuation): note
-    its workflow's version and send its message (the run's writes are committed)."""
+def dispatch(records: list[ExecutionRecord]) -> None:
+    """Queued executions the engine created in a run (children, a continuation): note
+    their workflow's version and send their messages (their creation is committed)."""
     from flux.workflowdef import registry as flux_registry
 
-    name = Execution.objects.filter(pk=execution_id).values_list("workflow", flat=True).first()
-    wf = flux_registry.get(name or "")
-    if wf is not None:
-        Execution.objects.filter(pk=execution_id).update(workflow_version=workflow_version(wf))
-    enqueue(execution_id)
+    moment = clock.now()
+    by_workflow: dict[str, list[str]] = {}
+    for record in records:
+        by_workflow.setdefault(record.workflow, []).append(record.id)
+    for name, ids in by_workflow.items():
+        wf = flux_registry.get(name)
+        version = {"workflow_version": workflow_version(wf)} if wf is not None else {}
+        Execution.objects.filter(pk__in=ids).update(enqueued_at=moment, **version)
+    ids = [r.id for r in records]
+    transaction.on_commit(lambda: [send(pk) for pk in ids])
 
 
 # the queue --------------------------------------------------------------------------

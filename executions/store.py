@@ -256,6 +256,11 @@ class DjangoStore(Store):
         except IntegrityError:
             raise ValueError(f"Execution '{record.id}' already exists") from None
 
+    def create_many(self, records: Sequence[ExecutionRecord]) -> None:
+        """One multi-row insert; ids that exist already are left as they are."""
+        self._call(lambda: Execution.objects.using(self.using).bulk_create(
+            [Execution.from_record(r) for r in records], ignore_conflicts=True))
+
     def get(self, execution_id: str) -> ExecutionRecord:
         return self._call(lambda: self._execution(execution_id).record())
 

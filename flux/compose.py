@@ -125,14 +125,9 @@ async def _call(workflow: Workflow | str, args: tuple, mode: str) -> Any:
         await run.check_divergence(parent, call_id)
     kid = child_id(run.record.id, call_id)
     engine = run.engine
+    value = {"input": encoded, "workflow": name, "execution_id": kid}
     if rec is None or not rec.started:
-        value = {"input": encoded, "workflow": name, "execution_id": kid}
-        try:
-            wf = workflow if isinstance(workflow, Workflow) else engine.workflow_for(name)
-            engine.start_child(run, wf, payload, kid)
-        except ExecutionError as exc:  # an unknown workflow, an input it refuses
-            run.emit(T.TASK_STARTED, task_name, call_id, value, parent)
-            _fail(run, task_name, call_id, parent, exc)
+        _start(run, workflow, name, payload, kid, task_name, call_id, parent, value)
         run.emit(T.TASK_STARTED, task_name, call_id, value, parent)
     elif rec.retried:  # the parent is retried: so is the child that failed it
         engine.retry_child(run, kid)
@@ -141,19 +136,40 @@ async def _call(workflow: Workflow | str, args: tuple, mode: str) -> Any:
         run.emit(T.TASK_COMPLETED, task_name, call_id, kid, parent, durable=True)
         return kid
     child = await engine.wait_child(run, kid, workflow)
+    if child is None:  # recorded, but the run that started it crashed before creating it
+        _start(run, workflow, name, payload, kid, task_name, call_id, parent, value)
+        child = await engine.wait_child(run, kid, workflow)
     if child.status not in Status.FINISHED:
         raise ExecutionSuspended("waiting", None, [{
             "kind": "child", "execution_id": child.id, "workflow": child.workflow,
             "status": child.status}])
+    # Not a commit each: the child's row holds the outcome, so a run that crashes before
+    # the next flush reads it again (a fan-out collects a thousand in one append).
     if child.status == Status.COMPLETED:
-        run.emit(T.TASK_COMPLETED, task_name, call_id, child.output, parent, durable=True)
+        run.emit(T.TASK_COMPLETED, task_name, call_id, child.output, parent)
         return run.replayed(run.index.tasks[call_id])
-    _fail(run, task_name, call_id, parent, _child_error(child, name))
+    _fail(run, task_name, call_id, parent, _child_error(child, name), durable=False)
 
 
-def _fail(run: Run, name: str, task_id: str, parent: str | None, exc: Exception) -> None:
+def _start(run: Run, workflow: Workflow | str, name: str, payload: Any, kid: str,
+           task_name: str, call_id: str, parent: str | None, value: dict) -> None:
+    from flux.workflowdef import Workflow
+
+    engine = run.engine
+    try:
+        wf = workflow if isinstance(workflow, Workflow) else engine.workflow_for(name)
+        engine.start_child(run, wf, payload, kid)
+    except ExecutionError as exc:  # an unknown workflow, an input it refuses
+        rec = run.index.tasks.get(call_id)
+        if rec is None or not rec.started:
+            run.emit(T.TASK_STARTED, task_name, call_id, value, parent)
+        _fail(run, task_name, call_id, parent, exc)
+
+
+def _fail(run: Run, name: str, task_id: str, parent: str | None, exc: Exception,
+          durable: bool = True) -> None:
     mark_failed(exc, task_id)
-    run.emit(T.TASK_FAILED, name, task_id, encode_error(exc), parent, durable=True)
+    run.emit(T.TASK_FAILED, name, task_id, encode_error(exc), parent, durable=durable)
     raise exc
 
 

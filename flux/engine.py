@@ -21,6 +21,7 @@ import contextvars
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from flux.domain.events import ExecutionEventType as T
 from flux.errors import (
     ExecutionCancelled,
     ExecutionError,
+    ExecutionNotFoundError,
     ExecutionSuspended,
     ExecutionTimeoutError,
     InvalidStateError,
@@ -96,7 +98,7 @@ class Engine:
         suspend_sleeps_after: float | None = None,
         flush_delay: float | None = None,
         registry: Mapping[str, Workflow] | None = None,
-        dispatch: Callable[[str], None] | None = None,
+        dispatch: Callable[[list[ExecutionRecord]], None] | None = None,
     ) -> None:
         self.store = store if store is not None else config.default_store()
         self.owner = owner or f"{worker_name()}:{uuid.uuid4().hex[:8]}"
@@ -108,7 +110,7 @@ class Engine:
                                  else config.option("flush_delay"))
         self._registry = registry
         #: How a runtime with workers runs a new execution (a child, a continuation):
-        #: ``dispatch(id)`` queues it. None (standalone): they run inline, here.
+        #: ``dispatch(records)`` queues them. None (standalone): they run inline, here.
         self.dispatch = dispatch
 
     # creating ---------------------------------------------------------------
@@ -118,8 +120,21 @@ class Engine:
                parent_execution_id: str | None = None,
                continued_from: str | None = None) -> ExecutionRecord:
         """Store a new execution of ``workflow`` (validated, encoded input)."""
+        record = self.record_for(workflow, input, execution_id=execution_id, status=status,
+                                 actor=actor, parent_id=parent_id, meta=meta,
+                                 parent_execution_id=parent_execution_id,
+                                 continued_from=continued_from)
+        self.store.create(record)
+        return record
+
+    def record_for(self, workflow: Workflow, input: Any = None, *,
+                   execution_id: str | None = None, status: str = Status.CREATED,
+                   actor: str | None = None, parent_id: str | None = None,
+                   meta: dict | None = None, parent_execution_id: str | None = None,
+                   continued_from: str | None = None) -> ExecutionRecord:
+        """A new execution's record, not stored yet (the input validated and encoded)."""
         workflow.validate_input(input)
-        record = ExecutionRecord(
+        return ExecutionRecord(
             id=execution_id or uuid.uuid4().hex,
             workflow=workflow.name,
             input=encode(input, f"the input of workflow '{workflow.name}'"),
@@ -133,8 +148,6 @@ class Engine:
             parent_execution_id=parent_execution_id,
             continued_from=continued_from,
         )
-        self.store.create(record)
-        return record
 
     async def start(self, workflow: Workflow, input: Any = None, **kwargs: Any
                     ) -> ExecutionContext:
@@ -316,6 +329,8 @@ class Engine:
                 beat.cancel()
                 run.stop_timer()
                 run.stop_progress()
+                if run.pending_children and not run.lost:
+                    self.start_pending(run)
         except ExecutionSuspended as s:
             self._suspend(run, s)
         except TimeoutError:
@@ -400,52 +415,78 @@ class Engine:
         rec = run.record
         new_id = continuation_id(rec.id)
         try:
-            self.create(wf, nxt.input, execution_id=new_id,
+            created = self.create(wf, nxt.input, execution_id=new_id,
                         status=Status.QUEUED if self.dispatch else Status.CREATED,
                         actor=rec.actor, parent_execution_id=rec.parent_execution_id,
                         continued_from=rec.id, meta=rec.meta)
-            created = True
         except ValueError as exc:  # created by a run that crashed before recording it
             if isinstance(exc, ExecutionError):
                 raise
-            created = False
+            created = None
         run.emit(T.WORKFLOW_CONTINUED, rec.workflow, rec.id,
                  {"execution_id": new_id, "input": encode(nxt.input, "the next input")})
-        if created and self.dispatch is not None:
-            self.dispatch(new_id)
+        if created is not None and self.dispatch is not None:
+            self.dispatch([created])
         return {"continued_as": new_id}
 
     # children (call) -------------------------------------------------------------
     def start_child(self, run: Run, wf: Workflow, input: Any, child_id: str) -> None:
-        """Create the child execution ``child_id`` of ``run`` (once: a replay finds it)."""
-        try:
-            self.create(wf, input, execution_id=child_id,
-                        status=Status.QUEUED if self.dispatch else Status.CREATED,
-                        actor=run.record.actor, parent_execution_id=run.record.id)
-        except ValueError as exc:
-            if isinstance(exc, ExecutionError):  # an input the child refuses
-                raise
-            return  # started by a run that crashed before recording it
+        """Start the child execution ``child_id`` of ``run`` (once: a replay finds it).
+
+        With workers, children are created and queued in batches (one insert for the
+        calls of a fan-out, right after they were made, and before the run suspends
+        or ends); standalone, at once."""
+        if self.dispatch is None:
+            try:
+                self.create(wf, input, execution_id=child_id, actor=run.record.actor,
+                            parent_execution_id=run.record.id)
+            except ValueError as exc:
+                if isinstance(exc, ExecutionError):  # an input the child refuses
+                    raise
+            return
+        record = self.record_for(wf, input, execution_id=child_id, status=Status.QUEUED,
+                                 actor=run.record.actor, parent_execution_id=run.record.id)
+        if not run.pending_children:
+            asyncio.get_running_loop().call_soon(self._start_pending_soon, run)
+        run.pending_children.append(record)
         run.started_children.add(child_id)
-        if self.dispatch is not None:
-            self.dispatch(child_id)
+
+    def start_pending(self, run: Run) -> None:
+        """Create and queue the children the run's calls asked for (one batch)."""
+        while run.pending_children:
+            batch = run.pending_children[:500]
+            self.store.create_many(batch)  # those a crashed run created are kept
+            del run.pending_children[:len(batch)]
+            self.dispatch(batch)
+            self._keep_alive(run)
+
+    def _start_pending_soon(self, run: Run) -> None:
+        try:
+            self.start_pending(run)
+        except Exception:  # the run's end tries again, and fails the run if it must
+            log.exception("flux: starting the children of %s failed", run.record.id)
 
     def retry_child(self, run: Run, child_id: str) -> None:
         """The parent is retried: a child that failed is retried too."""
         if self.store.get(child_id).status == Status.FAILED:
-            self.request_retry(child_id, actor=run.record.actor)
+            record = self.request_retry(child_id, actor=run.record.actor)
             if self.dispatch is not None:
-                self.dispatch(child_id)
+                self.dispatch([record])
         run.started_children.add(child_id)
         if run.children is not None:
             run.children.pop(child_id, None)
 
-    async def wait_child(self, run: Run, child_id: str, workflow: Any) -> ExecutionRecord:
-        """The child as it is now; standalone, it is first run (inline) to its end or
-        suspension. A child that continued as new is followed to its last execution."""
+    async def wait_child(self, run: Run, child_id: str, workflow: Any
+                         ) -> ExecutionRecord | None:
+        """The child as it is now (None: it does not exist, its start was lost in a
+        crash); standalone, it is first run (inline) to its end or suspension. A child
+        that continued as new is followed to its last execution."""
         if self.dispatch is None:
             wf = workflow if not isinstance(workflow, str) else None
-            child = (await self.run(child_id, workflow=wf)).record
+            try:
+                child = (await self.run(child_id, workflow=wf)).record
+            except ExecutionNotFoundError:
+                return None
             if child.status in Status.FINISHED or child.status == Status.PAUSED:
                 return child
             return self.store.get(child_id)
@@ -456,7 +497,12 @@ class Engine:
                                        status=Status.QUEUED)
             if run.children is None:  # one query for all of them, once per run
                 run.children = {c.id: c for c in self.store.children(run.record.id)}
-            child = run.children.get(child_id) or self.store.get(child_id)
+            child = run.children.get(child_id)
+            if child is None:
+                try:
+                    child = self.store.get(child_id)
+                except ExecutionNotFoundError:
+                    return None
             if child.status == Status.COMPLETED and child.continued_as:
                 child_id = child.continued_as
                 continue
@@ -475,10 +521,26 @@ class Engine:
                 pass
         return done
 
+    def _keep_alive(self, run: Run) -> None:
+        """Renew the lease now if the heartbeat is overdue: work that holds the event
+        loop for long (a fan-out starting a thousand children) keeps its lease."""
+        now = time.monotonic()
+        if now - run.renewed_at < min(1.0, self.lease_seconds / 3):
+            return
+        run.renewed_at = now
+        try:
+            if not run.holding:
+                run.flush()  # what it did so far shows, and survives a crash
+            self.store.renew(run.lease, self.lease_seconds)
+        except LeaseLostError:
+            run._lose()
+            raise
+
     async def _heartbeat(self, run: Run) -> None:
         interval = min(1.0, self.lease_seconds / 3)
         while True:
             await asyncio.sleep(interval)
+            run.renewed_at = time.monotonic()
             try:
                 rec = self.store.renew(run.lease, self.lease_seconds)
             except LeaseLostError:

@@ -14,6 +14,7 @@ import contextvars
 import hashlib
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,8 @@ class Run:
         self.cancel_requested = False
         self.cancel_actor: str | None = None
         self.lost = False
+        #: When the lease was last renewed (monotonic; see Engine._keep_alive).
+        self.renewed_at = time.monotonic()
         #: While True, emit() leaves events in the buffer for the caller's flush (events
         #: that must be committed together, outside the event loop too).
         self.holding = False
@@ -75,6 +78,8 @@ class Run:
         #: Children's records as this run last read them (``call``), and the ones it started.
         self.children: dict[str, ExecutionRecord] | None = None
         self.started_children: set[str] = set()
+        #: Children asked for and not created yet (see Engine.start_child).
+        self.pending_children: list[ExecutionRecord] = []
         #: The last progress() value of each task, and when it was last saved.
         self.progress: dict[str, dict] = dict(record.progress or {})
         self._progress_dirty = False

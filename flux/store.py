@@ -174,6 +174,14 @@ class Store(ABC):
         """Cache the encoded result ``value`` under ``key`` (replacing any)."""
         self.__dict__.setdefault("_task_cache", {})[key] = copy.deepcopy(value)
 
+    def create_many(self, records: Sequence[ExecutionRecord]) -> None:
+        """Insert new executions; ids that exist already are left as they are."""
+        for record in records:
+            try:
+                self.create(record)
+            except ValueError:
+                pass
+
     # composition: children, events, progress ------------------------------------------
     def children(self, execution_id: str) -> list[ExecutionRecord]:
         """The executions whose ``parent_execution_id`` is ``execution_id``."""

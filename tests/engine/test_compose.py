@@ -48,7 +48,8 @@ class Dispatcher:
 
     def __init__(self, store) -> None:
         self.sent: list[str] = []
-        self.engine = Engine(store, dispatch=self.sent.append)
+        self.engine = Engine(store, dispatch=lambda records: self.sent.extend(
+            r.id for r in records))
 
     async def drain(self) -> None:
         while self.sent:
@@ -497,3 +498,28 @@ async def test_a_call_follows_a_child_that_continued_as_new(store):
     await q.drain()
     ctx = await q.engine.run(record.id)
     assert ctx.output == 200
+
+
+async def test_a_call_recorded_but_whose_child_was_never_created_starts_it(store):
+    """With workers, children are created in a batch after the calls: a crash in between
+    leaves a recorded call without its child; the next run creates it."""
+    q = Dispatcher(store)
+
+    @workflow
+    async def parent(ctx):
+        return await call(child_wf, 6)
+
+    real = Engine.start_pending
+    Engine.start_pending = lambda self, run: run.pending_children.clear()  # lost
+    try:
+        record = q.engine.create(parent)
+        await q.engine.run(record.id)
+    finally:
+        Engine.start_pending = real
+    assert store.children(record.id) == [] and q.sent == []
+    assert any(e.name == "call_workflow_child_wf" for e in store.events(record.id))
+    await q.engine.run(record.id)  # woken (by the reaper, say): the child starts now
+    assert len(store.children(record.id)) == 1
+    await q.drain()
+    ctx = await q.engine.run(record.id)
+    assert ctx.output == 12
