@@ -13,7 +13,7 @@ Installed from ``ExecutionsConfig.ready``:
   - a run that suspends waiting for children or events wakes itself when a child it
     has not collected has ended, or an event was delivered, before its suspension
     committed (a sender's or child's message found the lease still held);
-  - an execution that finishes drops its event waits.
+  - a run that fails by its whole-run timeout closes its pending approvals.
 
   Lock order: an append holds its execution's row; a child's end then locks the
   parent's row; a send locks the event name, then the waiters' rows. Nothing takes
@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from executions import runner
-from executions.models import EventWait, Execution
+from executions.models import Approval, EventWait, Execution
 from executions.store import AppendHook
 from flux.compose import child_id
 from flux.domain.events import TERMINAL_WORKFLOW_EVENTS, ExecutionEvent, ExecutionEventType as T
@@ -59,10 +59,21 @@ def _waits_on(event: ExecutionEvent) -> set[str]:
         "child", "event"}
 
 
+def _timed_out(event: ExecutionEvent) -> bool:
+    """The run failed because its whole-run ``timeout`` ran out (not a task's)."""
+    if event.type is not T.WORKFLOW_FAILED or not isinstance(event.value, dict):
+        return False
+    error = event.value.get("error") or {}
+    return (error.get("type") == "ExecutionTimeoutError"
+            and (error.get("attrs") or {}).get("type") == "workflow")
+
+
 def wants(events: Sequence[ExecutionEvent], record: ExecutionRecord) -> bool:
+    """Cheap: a plain run's appends (no parent, no calls, no waits) never concern it."""
     for e in events:
         t = e.type
-        if (t in TERMINAL_WORKFLOW_EVENTS or t is T.WORKFLOW_CONTINUED or _waits_on(e)
+        if ((t in TERMINAL_WORKFLOW_EVENTS and record.parent_execution_id)
+                or t is T.WORKFLOW_CONTINUED or _waits_on(e) or _timed_out(e)
                 or (t in _CALL_ENDS and e.name.startswith(_CALL_PREFIX))):
             return True
     return False
@@ -80,11 +91,14 @@ def write(record: ExecutionRecord, events: Sequence[ExecutionEvent], using: str)
         rows.filter(pk__in=collected).update(collected=True)
         collected = [pk for pk in rows.filter(continued_from__in=collected)
                      .values_list("pk", flat=True)]
-    ended = any(e.type in TERMINAL_WORKFLOW_EVENTS for e in events)
-    if ended:
-        EventWait.objects.using(using).filter(execution_id=eid).delete()
-        if record.parent_execution_id and not continued:
-            wake(record.parent_execution_id, using)
+    ended = next((e for e in events if e.type in TERMINAL_WORKFLOW_EVENTS), None)
+    if ended is not None and record.parent_execution_id and not continued:
+        wake(record.parent_execution_id, using)
+    if ended is not None and _timed_out(ended):  # nobody can answer its pauses now
+        (Approval.objects.using(using).filter(execution_id=eid, status=Approval.StatusChoices
+                                              .PENDING)
+         .update(status=Approval.StatusChoices.CANCELLED, decided_by="timeout",
+                 decided_at=ended.time, comment="The workflow's timeout ran out."))
     kinds = set().union(*(_waits_on(e) for e in events))
     if kinds and record.status == Status.SLEEPING:
         due = ("child" in kinds and _finished_children(using).filter(

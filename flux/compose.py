@@ -280,6 +280,7 @@ async def wait_for_event(name: str, *, match: dict | None = None,
     else:
         start_value = rec.start_value or {}
     expires_at = start_value.get("expires_at")
+    run.waited = True
     delivered, payload = store.wait_event(run.record.id, wait_id, name, match,
                                           datetime.fromisoformat(expires_at)
                                           if expires_at else None)
@@ -289,7 +290,10 @@ async def wait_for_event(name: str, *, match: dict | None = None,
             err = ExecutionTimeoutError("event", name, wait_id, seconds or 0,
                                         message=f"No event '{name}' matching {match or {}} "
                                                 f"arrived within {seconds}s.")
-            _fail(run, name, wait_id, parent, err)
+            try:
+                _fail(run, name, wait_id, parent, err)
+            finally:
+                store.forget_waits(run.record.id, wait_id)
     if delivered:
         run.emit(T.TASK_COMPLETED, name, wait_id, payload, parent, durable=True)
         store.forget_waits(run.record.id, wait_id)

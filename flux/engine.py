@@ -364,7 +364,7 @@ class Engine:
             else:
                 run.emit(T.WORKFLOW_COMPLETED, rec.workflow, rec.id, output, durable=True)
 
-        if rec.status in Status.FINISHED:
+        if rec.status in Status.FINISHED and run.waited:
             self.store.forget_waits(rec.id)
 
     def _suspend(self, run: Run, s: ExecutionSuspended) -> None:

@@ -78,6 +78,8 @@ class Run:
         #: Children's records as this run last read them (``call``), and the ones it started.
         self.children: dict[str, ExecutionRecord] | None = None
         self.started_children: set[str] = set()
+        #: Whether this run registered an event wait (its end drops what is left open).
+        self.waited = False
         #: Children asked for and not created yet (see Engine.start_child).
         self.pending_children: list[ExecutionRecord] = []
         #: The last progress() value of each task, and when it was last saved.

@@ -10,7 +10,7 @@ import pytest
 from executions import commands, runner
 from executions.commands import SYSTEM, Actor
 from executions.conf import clock
-from executions.models import EventWait, Execution, KeptEvent
+from executions.models import Approval, EventWait, Execution, KeptEvent
 from flux import Status
 from flux.errors import InvalidInputError, InvalidStateError
 from tests.runtime import workflows  # noqa: F401 - registers the rt_* workflows
@@ -157,6 +157,8 @@ def test_the_reaper_times_out_a_paused_run_and_wakes_a_parent_whose_message_was_
     assert done.passes["timeouts"] == [paused.pk]
     paused.refresh_from_db()
     assert paused.status == Status.FAILED and paused.error["type"] == "ExecutionTimeoutError"
+    [item] = Approval.objects.filter(execution_id=paused.pk)
+    assert item.status == "cancelled" and item.decided_by == "timeout"  # off the inbox
     assert done.passes["wakeups"] == [lost.pk] and queue.sent == [lost.pk]
     queue.drain()
     assert Execution.objects.get(pk=lost.pk).status == Status.COMPLETED
