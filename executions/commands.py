@@ -405,8 +405,8 @@ def send_event(name: str, payload: Any = None, *, actor: Actor,
     kept for a later wait (``FLUX_EVENT_KEEP_SECONDS``). The waiters are woken after the
     commit. Answers ``{"delivered": [execution ids], "kept": bool}``."""
     from executions import composition
-    from flux.compose import check_event_name
     from flux.serialization import encode
+    from flux.waits import check_event_name
 
     actor.require(RUN, "send an event")
     check_event_name(name)

@@ -37,8 +37,8 @@ from django.db.models import Exists, OuterRef, Q
 from executions import runner
 from executions.models import Approval, EventWait, Execution
 from executions.store import AppendHook
-from flux.compose import child_id
 from flux.domain.events import TERMINAL_WORKFLOW_EVENTS, ExecutionEvent, ExecutionEventType as T
+from flux.lineage import child_id
 from flux.projection import Status
 from flux.store import ExecutionRecord
 

@@ -13,15 +13,17 @@
     ctx = hello.run_sync("world")   # or: await hello.run("world")
 """
 
-from flux.compose import call, continue_as_new, send_event
+from flux.compose import call
 from flux.config import configure
 from flux.context import ExecutionContext, WorkflowExecutionContext
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.engine import Engine
+from flux.lineage import continue_as_new
 from flux.output_storage import InlineOutputStorage, LocalFileStorage, OutputStorage
 from flux.projection import Status
 from flux.store import MemoryStore, Store
 from flux.taskdef import Task, task
+from flux.waits import send_event
 from flux.workflowdef import Workflow, workflow
 
 __all__ = [

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from flux import config
 from flux.clock import clock
-from flux.compose import ContinueAsNew, continuation_id
 from flux.context import ExecutionContext
 from flux.domain.events import ExecutionEventType as T
 from flux.errors import (
@@ -42,6 +41,7 @@ from flux.errors import (
     LeaseLostError,
     WorkflowNotFoundError,
 )
+from flux.lineage import ContinueAsNew, continuation_id
 from flux.projection import Status
 from flux.replay import TaskRecord
 from flux.run import Run, current_node, current_run, current_task, failed_tasks_of

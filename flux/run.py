@@ -24,7 +24,7 @@ from flux.errors import LeaseLostError, ReplayDivergenceError, SerializationErro
 from flux.output_storage import make_ref, resolve
 from flux.replay import ReplayIndex, TaskRecord
 from flux.secrets import scrub
-from flux.serialization import decode_error
+from flux.serialization import decode_error, encode_error
 from flux.store import ExecutionRecord, Lease
 
 if TYPE_CHECKING:
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from flux.workflowdef import Workflow
 
 log = logging.getLogger("flux")
+
+#: Progress values are saved at most this often per execution (and when the run ends).
+PROGRESS_INTERVAL = 0.5
 
 #: The run the current coroutine belongs to (None outside workflows).
 current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("flux_run", default=None)
@@ -142,8 +145,6 @@ class Run:
     # progress ------------------------------------------------------------------
     def note_progress(self, task_id: str, name: str, value: Any) -> None:
         """Keep ``value`` as the task's progress; save it now, or within the interval."""
-        from flux.compose import PROGRESS_INTERVAL
-
         self.progress[task_id] = {"name": name, "value": value,
                                   "time": datetime.now(UTC).isoformat()}
         self._progress_dirty = True
@@ -241,6 +242,14 @@ class Run:
             return make_ref(storage, key, value)
         except SerializationError as exc:
             raise SerializationError(what, value, str(exc.value_type)) from None
+
+
+def fail_task(run: Run, name: str, task_id: str, parent: str | None, exc: Exception,
+              durable: bool = True) -> None:
+    """Record ``exc`` as the task's failure (TASK_FAILED) and raise it."""
+    mark_failed(exc, task_id)
+    run.emit(T.TASK_FAILED, name, task_id, encode_error(exc), parent, durable=durable)
+    raise exc
 
 
 def mark_failed(exc: BaseException, task_id: str) -> None:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flux.compose import call, continue_as_new, progress, wait_for_event
 from flux.domain.events import ExecutionEventType as T
 from flux.errors import (
     ExecutionCancelled,
@@ -28,12 +27,13 @@ from flux.graph import Graph
 from flux.run import current_node, current_run, current_task, mark_failed
 from flux.serialization import encode, encode_error
 from flux.taskdef import Task, task
+from flux.waits import progress, wait_for_event
 
 #: How a durable sleep waits in-process (a seam for tests; really asyncio.sleep).
 sleep_wait = asyncio.sleep
 
-__all__ = ["Graph", "call", "choice", "continue_as_new", "now", "parallel", "pause", "pipeline",
-           "progress", "randint", "randrange", "sleep", "uuid4", "wait_for_event"]
+__all__ = ["Graph", "choice", "now", "parallel", "pause", "pipeline", "progress", "randint",
+           "randrange", "sleep", "uuid4", "wait_for_event"]
 
 
 #: Loop turns a batch gives its siblings after the first failure or pause, before it

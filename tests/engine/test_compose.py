@@ -11,7 +11,6 @@ import pytest
 
 from flux import Status, call, continue_as_new, send_event, task, workflow
 from flux.clock import clock
-from flux.compose import child_id
 from flux.domain.events import ExecutionEventType as T
 from flux.engine import Engine
 from flux.errors import (
@@ -21,6 +20,7 @@ from flux.errors import (
     LeaseLostError,
     WorkflowNotFoundError,
 )
+from flux.lineage import child_id
 from flux.sqlite_store import SQLiteStore
 from flux.store import MemoryStore
 from flux.tasks import parallel, pause, progress, wait_for_event
