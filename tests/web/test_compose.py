@@ -182,3 +182,19 @@ def test_continue_as_new_runs_on_workers_and_links_both_ways(queue):
     assert [e.status for e in chain] == [Status.COMPLETED] * 4
     assert chain[-1].output == 3 and chain[1].continued_from == first.pk
     assert chain[0].to_dict()["continued_as"] == chain[1].pk
+
+
+def test_the_live_poller_sends_changed_progress_once(queue):
+    from executions import live
+
+    ex = commands.start("rt_progress", 3, actor=SYSTEM)
+    Execution.objects.filter(pk=ex.pk).update(
+        status=Status.RUNNING, progress={"t": {"name": "crunch", "value": {"processed": 1}}})
+    seen: dict = {}
+    changed = live.read_progress(seen)
+    assert list(changed) == [ex.pk]
+    assert changed[ex.pk]["progress"]["t"]["value"] == {"processed": 1}
+    assert live.read_progress(seen) == {}  # unchanged: nothing to send
+    Execution.objects.filter(pk=ex.pk).update(
+        progress={"t": {"name": "crunch", "value": {"processed": 2}}})
+    assert list(live.read_progress(seen)) == [ex.pk]
