@@ -21,7 +21,9 @@ from executions.commands import Actor, Outcome
 from executions.models import (
     Approval,
     Event,
+    EventWait,
     Execution,
+    KeptEvent,
     Secret,
     TaskCache,
     Token,
@@ -183,6 +185,25 @@ class TaskCacheAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     list_display = ("key", "created_at")
     search_fields = ("key",)
+
+
+@admin.register(EventWait)
+class EventWaitAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Executions waiting for an event (``wait_for_event``); send one with ``flux events
+    send`` or the API."""
+
+    list_display = ("execution", "name", "match", "delivered", "closed", "created_at",
+                    "expires_at")
+    list_filter = ("delivered", "closed")
+    search_fields = ("name", "execution__id")
+
+
+@admin.register(KeptEvent)
+class KeptEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Events sent while nobody waited, kept for a later wait; delete one to drop it."""
+
+    list_display = ("name", "execution_id", "sent_at", "keep_until")
+    search_fields = ("name", "execution_id")
 
 
 @admin.register(Token)

@@ -134,6 +134,9 @@ class ExecutionFilters(Schema):
     until: dates.UtcDatetime | None = NinjaField(
         None, description="Created before (ISO 8601; without an offset: UTC).")
     tag: list[str] = NinjaField([], description="KEY:VALUE; repeat for all of several.")
+    parent: str | None = NinjaField(None, max_length=64,
+                                    description="Only the children a call() of this "
+                                                "execution started.")
 
 
 get_execution = commands.execution
@@ -152,6 +155,8 @@ def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
         rows = rows.filter(status=params.status)
     if params.workflow:
         rows = rows.filter(workflow=params.workflow)
+    if params.parent:
+        rows = rows.filter(parent_execution_id=params.parent)
     if params.since:
         rows = rows.filter(created_at__gte=params.since)
     if params.until:
@@ -161,11 +166,12 @@ def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
     return rows
 
 
-@router.get("/executions/{execution_id}", response={200: schemas.Execution, **ERRORS},
+@router.get("/executions/{execution_id}", response={200: schemas.ExecutionDetail, **ERRORS},
             summary="One execution")
 @api_requires(VIEW)
 def get_one(request: HttpRequest, execution_id: str):
-    return get_execution(execution_id).to_dict()
+    found = get_execution(execution_id)
+    return {**found.to_dict(), "children": found.children_summary()}
 
 
 class EventParams(Schema):

@@ -48,3 +48,7 @@ class ExecutionsConfig(AppConfig):
         if schedules.sync_declared not in registry.sync_hooks:
             registry.sync_hooks.append(schedules.sync_declared)
         runner.add_reaper_pass("concurrency", runner.wake_all_waiters)
+        # Composition: children wake parents, events wake waiters, timeouts, kept events.
+        from executions import composition
+
+        composition.install()

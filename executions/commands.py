@@ -33,7 +33,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -48,7 +48,7 @@ from executions.approvals import (
     NotAllowed,
     NotPaused,
 )
-from executions.conf import app_settings
+from executions.conf import app_settings, clock
 from executions.models import Approval, Execution
 from executions.permissions import CANCEL, RUN, allowed
 from executions.runner import engine, enqueue, workflow_version
@@ -450,6 +450,43 @@ def _each(ids: Iterable[Any], act: Callable[[Any], Any]) -> list[Outcome]:
             status, code, detail, _ = error_answer(exc)
             out.append(Outcome(pk, status=status, code=code, detail=detail))
     return out
+
+
+# events from the world -------------------------------------------------------------------
+
+def send_event(name: str, payload: Any = None, *, actor: Actor,
+               execution_id: str | None = None) -> dict[str, Any]:
+    """Deliver an event to the executions waiting for it (``wait_for_event``): to
+    ``execution_id`` only, or to every waiter of ``name`` whose match the payload
+    holds. Each waiter gets it once, however many senders race; nobody waiting: it is
+    kept for a later wait (``FLUX_EVENT_KEEP_SECONDS``). The waiters are woken after the
+    commit. Answers ``{"delivered": [execution ids], "kept": bool}``."""
+    from executions import composition
+    from flux.serialization import encode
+    from flux.waits import check_event_name
+
+    actor.require(RUN, "send an event")
+    check_event_name(name)
+    check_input(payload, "The payload")
+    if execution_id is not None:
+        found = execution(execution_id)
+        if found.status in Status.FINISHED:
+            raise InvalidStateError(f"Execution {found.pk} is {found.status}: it waits for "
+                                    "no event.", status=found.status)
+    try:
+        encoded = encode(payload, "the payload")
+    except ExecutionError as exc:
+        raise InvalidInputError(str(exc)) from None
+    now = clock.now()
+    keep_until = now + timedelta(seconds=app_settings().event_keep_seconds)
+    with transaction.atomic():
+        delivered, kept = engine().store.send_event(
+            name, encoded, execution_id=execution_id, keep_until=keep_until, now=now)
+        for pk in delivered:
+            composition.wake(pk)
+    log.info("event %s from %s: delivered to %s%s", name, actor.name or "a script",
+             delivered or "nobody", ", kept" if kept else "")
+    return {"delivered": delivered, "kept": kept}
 
 
 #: How each command error reads as an HTTP answer, first match wins (every adapter's

@@ -33,6 +33,8 @@ class AppSettings:
     suspend_sleeps_after: float = 2.0
     #: The largest input, as JSON bytes (FLUX_MAX_INPUT_BYTES).
     max_input_bytes: int = 1_048_576
+    #: An event nobody waits for is kept this long for a later wait (FLUX_EVENT_KEEP_SECONDS).
+    event_keep_seconds: float = BUILTIN_DEFAULTS["event_keep_seconds"]
     #: The approval inbox's reminders and escalation (FLUX_INBOX; docs/inbox.md).
     inbox: dict[str, Any] = field(default_factory=lambda: {
         # Fractions of the time between the request and the deadline; None: off.
@@ -82,6 +84,8 @@ def _build() -> AppSettings:
                                             DEFAULTS.suspend_sleeps_after)),
         max_input_bytes=int(getattr(settings, "FLUX_MAX_INPUT_BYTES",
                                     DEFAULTS.max_input_bytes)),
+        event_keep_seconds=float(getattr(settings, "FLUX_EVENT_KEEP_SECONDS",
+                                         DEFAULTS.event_keep_seconds)),
         inbox={**DEFAULTS.inbox, **(getattr(settings, "FLUX_INBOX", None) or {})},
         schedules={**DEFAULTS.schedules,
                    **(getattr(settings, "FLUX_SCHEDULES", None) or {})},

@@ -48,12 +48,16 @@ from channels.layers import BaseChannelLayer, channel_layers, get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
 
+from flux.projection import Status
+
 log = logging.getLogger("executions.live")
 
 #: The lists' and overview's group.
 LIST_GROUP = "executions"
 #: Seconds between two reads of new events in poll mode.
 POLL_INTERVAL = float(getattr(settings, "FLUX_LIVE_POLL_INTERVAL", 0.05))
+#: How often the poller reads running executions' task progress (poll mode).
+PROGRESS_POLL_INTERVAL = 0.5
 #: Events read per poll at most (the next poll reads the rest at once).
 POLL_BATCH = 2000
 #: Seconds between two messages to the lists' group from one publisher.
@@ -252,15 +256,29 @@ def on_events_committed(sender: Any, execution_id: str, events: list[dict],
         log.exception("live: could not queue events of %s", execution_id)
 
 
+def on_progress_saved(sender: Any, execution_id: str, progress: dict, **kwargs: Any) -> None:
+    """The ``progress_saved`` receiver: publish the execution's JSON (its ``progress``)."""
+    try:
+        from executions.models import Execution
+
+        row = Execution.objects.filter(pk=execution_id).first()
+        if row is not None:
+            publisher().submit(execution_id, [], row.to_dict())
+    except Exception:
+        log.exception("live: could not queue the progress of %s", execution_id)
+
+
 def install() -> None:
-    """Connect the publisher to ``events_committed`` when the layer crosses processes.
+    """Connect the publisher to ``events_committed`` (and task progress) when the layer
+    crosses processes.
 
     Called from ``ExecutionsConfig.ready`` in every process (web and workers).
     """
-    from executions.signals import events_committed
+    from executions.signals import events_committed, progress_saved
 
     if getattr(settings, "CHANNEL_LAYERS", None) and mode() == "push":
         events_committed.connect(on_events_committed, dispatch_uid="executions.live.publish")
+        progress_saved.connect(on_progress_saved, dispatch_uid="executions.live.progress")
 
 
 # poll mode ---------------------------------------------------------------------------
@@ -275,6 +293,9 @@ class DatabasePoller:
         self.last_id: int | None = None
         self.task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="flux-live-poller")
+        #: Running executions' progress as last sent, and when it is next read.
+        self.progress: dict[str, Any] = {}
+        self.progress_due = 0.0
 
     async def _db(self, fn: Any, *args: Any) -> Any:
         def call() -> Any:
@@ -309,6 +330,12 @@ class DatabasePoller:
         self.last_id = last_id
         if merged:
             await send_batch(self.layer, merged)
+        now = asyncio.get_running_loop().time()
+        if now >= self.progress_due:  # task progress is no event: read it on its own
+            self.progress_due = now + PROGRESS_POLL_INTERVAL
+            changed = await self._db(read_progress, self.progress)
+            if changed:
+                await send_events(self.layer, {eid: ([], ex) for eid, ex in changed.items()})
         return full
 
 
@@ -322,6 +349,19 @@ def last_event_id() -> int:
     from executions.models import Event
 
     return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def read_progress(seen: dict[str, Any]) -> dict[str, dict]:
+    """Running executions whose task progress changed since ``seen`` (updated in place):
+    their JSON, by id."""
+    from executions.models import Execution
+
+    rows = dict(Execution.objects.filter(status=Status.RUNNING).exclude(progress={})
+                .values_list("pk", "progress")[:500])
+    changed = [pk for pk, value in rows.items() if seen.get(pk) != value]
+    seen.clear()
+    seen.update(rows)
+    return {e.pk: e.to_dict() for e in Execution.objects.filter(pk__in=changed)}
 
 
 def read_new_events(after_id: int, limit: int

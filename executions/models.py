@@ -122,6 +122,18 @@ class Execution(models.Model):
     concurrency_key = models.CharField(max_length=300, null=True, blank=True)
     concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
     waiting_reason = models.CharField(max_length=200, blank=True, default="")
+    # Composition (issue 15): the execution whose call() started this one, and whether
+    # that parent has recorded this child's outcome (a finished child it has not
+    # collected wakes it); continue_as_new's links; what a suspended run waits for;
+    # the whole run's deadline; the last progress() value of each task.
+    parent_execution = models.ForeignKey("self", null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="children")
+    collected = models.BooleanField(default=False)
+    continued_from = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    continued_as = models.CharField(max_length=64, null=True, blank=True)
+    waiting_for = models.JSONField(null=True, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True, db_index=True)
+    progress = models.JSONField(default=dict, blank=True)
     #: finished_at - started_at, kept by the database, indexed for "sort by duration".
     duration = models.GeneratedField(
         expression=models.F("finished_at") - models.F("started_at"),
@@ -163,6 +175,7 @@ class Execution(models.Model):
         kw = {name: getattr(self, name) for name in RECORD_FIELDS}
         kw["parent_id"] = self.parent_id
         kw["meta"] = kw["meta"] or {}
+        kw["progress"] = kw["progress"] or {}
         return ExecutionRecord(**kw)
 
     @classmethod
@@ -170,6 +183,7 @@ class Execution(models.Model):
         """An unsaved row for ``record`` (``extra``: workflow_version, enqueued_at...)."""
         kw = {name: getattr(record, name) for name in RECORD_FIELDS}
         kw["meta"] = kw["meta"] or {}
+        kw["progress"] = kw["progress"] or {}
         return cls(parent_id=record.parent_id, **kw, **extra)
 
     # state ---------------------------------------------------------------------
@@ -192,10 +206,61 @@ class Execution(models.Model):
                 "idempotency_key": self.idempotency_key, "priority": self.priority,
                 "tags": self.tags or {}, "waiting_reason": self.waiting_reason or None}
 
+    #: The detail lists at most this many children (the list API filters by parent).
+    CHILDREN_SHOWN = 200
+
+    def children_summary(self) -> list[dict[str, Any]]:
+        """The executions this one's ``call``s started (the detail's ``children``)."""
+        rows = (Execution.objects.filter(parent_execution_id=self.pk)
+                .order_by("created_at", "id")
+                .values("id", "workflow", "status", "created_at", "finished_at")
+                [:self.CHILDREN_SHOWN])
+        return [{**r, "created_at": _iso(r["created_at"]),
+                 "finished_at": _iso(r["finished_at"])} for r in rows]
+
 
 def record_dict(rec: ExecutionRecord, **extra: Any) -> dict[str, Any]:
     """The public JSON shape of an execution, from an ExecutionRecord."""
     return {**rec.to_json(), **extra}
+
+
+class EventWait(models.Model):
+    """An execution waiting for an event (``wait_for_event``): open until a matching
+    event is delivered to it (``delivered``, with its ``payload``) or its timeout
+    closes it; deleted once its log has recorded the outcome."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE,
+                                  related_name="event_waits")
+    wait_id = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, db_index=True)
+    match = models.JSONField(null=True, blank=True)
+    delivered = models.BooleanField(default=False)
+    closed = models.BooleanField(default=False)
+    payload = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["execution", "wait_id"],
+                                               name="event_wait_execution_wait")]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id} waits for {self.name}"
+
+
+class KeptEvent(models.Model):
+    """An event sent when no execution waited for it, kept for a later
+    ``wait_for_event`` until ``keep_until`` (``FLUX_EVENT_KEEP_SECONDS``)."""
+
+    name = models.CharField(max_length=200, db_index=True)
+    #: Sent to one execution (``POST /api/executions/{id}/events/{name}``), or None.
+    execution_id = models.CharField(max_length=64, null=True, blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    sent_at = models.DateTimeField()
+    keep_until = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"kept event {self.name}"
 
 
 class Event(models.Model):

@@ -37,6 +37,7 @@ from executions.models import Execution
 from executions.store import DjangoStore
 from flux import Engine, Status, Workflow
 from flux.errors import ExecutionNotFoundError, InvalidStateError, WorkflowNotFoundError
+from flux.store import ExecutionRecord
 
 log = logging.getLogger("flux.runner")
 
@@ -45,11 +46,30 @@ SLEEP_GRACE = 5.0
 
 
 def engine(store: DjangoStore | None = None) -> Engine:
-    """An engine on the Django store with the runtime's settings."""
+    """An engine on the Django store with the runtime's settings. What a run starts (a
+    ``call``'s child, a ``continue_as_new``) is queued for any worker (:func:`dispatch`)."""
     conf = app_settings()
-    return Engine(store if store is not None else DjangoStore(),
-                  lease_seconds=conf.lease_seconds,
-                  suspend_sleeps_after=conf.suspend_sleeps_after)
+    store = store if store is not None else DjangoStore()
+    return Engine(store, lease_seconds=conf.lease_seconds,
+                  suspend_sleeps_after=conf.suspend_sleeps_after,
+                  dispatch=lambda records: store.call(dispatch, records))
+
+
+def dispatch(records: list[ExecutionRecord]) -> None:
+    """Queued executions the engine created in a run (children, a continuation): note
+    their workflow's version and send their messages (their creation is committed)."""
+    from flux.workflowdef import registry as flux_registry
+
+    moment = clock.now()
+    by_workflow: dict[str, list[str]] = {}
+    for record in records:
+        by_workflow.setdefault(record.workflow, []).append(record.id)
+    for name, ids in by_workflow.items():
+        wf = flux_registry.get(name)
+        version = {"workflow_version": workflow_version(wf)} if wf is not None else {}
+        Execution.objects.filter(pk__in=ids).update(enqueued_at=moment, **version)
+    ids = [r.id for r in records]
+    transaction.on_commit(lambda: [send(pk) for pk in ids])
 
 
 # the queue --------------------------------------------------------------------------
@@ -299,7 +319,7 @@ def reap(now: float | None = None, *, limit: int = 500) -> Reaped:
              | claimant_died)
     for pk in (rows.filter(unclaimed, stale, status__in=(Status.QUEUED, Status.INTERRUPTED))
                .values_list("pk", flat=True)[:limit]):
-        if _resend(pk, moment):
+        if resend(pk, moment):
             done.requeued.append(pk)
 
     # (c) Sleepers whose timer should have fired.
@@ -308,7 +328,7 @@ def reap(now: float | None = None, *, limit: int = 500) -> Reaped:
                   | Q(enqueued_at__lt=cutoff))
     for pk in (rows.filter(unclaimed, not_resent, status=Status.SLEEPING, wake_at__lt=due)
                .values_list("pk", flat=True)[:limit]):
-        if _resend(pk, moment):
+        if resend(pk, moment):
             done.woken.append(pk)
 
     # (d) The apps' passes (the inbox's deadlines and reminders...).
@@ -325,8 +345,9 @@ def reap(now: float | None = None, *, limit: int = 500) -> Reaped:
     return done
 
 
-def _resend(pk: str, moment: datetime) -> bool:
-    """Send a new message unless another reaper just did (conditional update)."""
+def resend(pk: str, moment: datetime) -> bool:
+    """Send a new message unless another reaper just did (conditional update); for the
+    reaper and the apps' passes."""
     previous = Execution.objects.filter(pk=pk).values_list("enqueued_at", flat=True).first()
     with transaction.atomic():
         won = (Execution.objects.filter(pk=pk, enqueued_at=previous)

@@ -119,6 +119,13 @@ _DESCRIPTIONS = {
     "actor": "Who started it (a username).",
     "worker": "The worker running it (host:pid).",
     "wake_at": "When a sleeping execution wakes.",
+    "parent_execution_id": "The execution whose call() started this one.",
+    "continued_from": "The execution this one continues (continue_as_new).",
+    "continued_as": "The execution that continues this one (continue_as_new).",
+    "waiting_for": "What a suspended run waits for: items of kind pause, sleep, child or "
+                   "event (docs/workflows.md).",
+    "deadline": "When the whole run times out.",
+    "progress": "The last progress() value of each task, by task id: {name, value, time}.",
 }
 
 
@@ -163,6 +170,20 @@ class Execution(_ExecutionFields):
                                                                    "search by.")
     waiting_reason: str | None = Field(None, description="Why a queued run has not started "
                                                          "(a concurrency slot).")
+
+
+class ChildSummary(Schema):
+    id: str
+    workflow: str
+    status: str
+    created_at: str | None
+    finished_at: str | None
+
+
+class ExecutionDetail(Execution):
+    children: list[ChildSummary] = Field(
+        default_factory=list, description="The executions this one's call()s started "
+                                          "(the first 200; ?parent= lists them all).")
 
 
 class Event(Schema):

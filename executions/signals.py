@@ -15,3 +15,7 @@ path. The live layer (Channels) subscribes to it.
 from django.dispatch import Signal
 
 events_committed = Signal()
+
+#: Sent after a run saved its tasks' progress values (``progress()``): ``execution_id``
+#: and ``progress`` ({task id: {"name", "value", "time"}}). Same rules as above.
+progress_saved = Signal()

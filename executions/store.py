@@ -34,22 +34,39 @@ from __future__ import annotations
 import contextlib
 import functools
 import types
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db.models import Q
 
 from executions import admission
 from executions.dbsync import outside_the_loop
-from executions.models import RECORD_FIELDS, Event, Execution, TaskCache, record_dict
-from executions.signals import events_committed
+from executions.models import (
+    RECORD_FIELDS,
+    Event,
+    EventWait,
+    Execution,
+    KeptEvent,
+    TaskCache,
+    record_dict,
+)
+from executions.signals import events_committed, progress_saved
 from flux.clock import clock
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.errors import ExecutionNotFoundError, LeaseLostError
 from flux.projection import Status
-from flux.store import MISSING, PROJECTION_FIELDS, ExecutionRecord, Lease, Store
+from flux.store import (
+    MISSING,
+    PROJECTION_FIELDS,
+    ExecutionRecord,
+    Lease,
+    Store,
+    match_holds,
+)
 
 
 @dataclass(frozen=True)
@@ -58,11 +75,27 @@ class AppendHook:
     with :func:`add_append_hook`): ``concerns(events, may_have_pauses)`` says cheaply
     whether the batch matters to it (``may_have_pauses=False``: the store has seen the
     whole log and it holds no pause); ``record(execution_id, events, workflow, using)``
-    writes, on the database alias ``using``."""
+    writes, on the database alias ``using``. A hook that needs the execution's record
+    gives ``wants(events, record)`` and ``write(record, events, using)`` instead."""
 
     name: str
-    concerns: Callable[[Sequence[ExecutionEvent], bool], bool]
-    record: Callable[[str, Sequence[ExecutionEvent], str, str], None]
+    concerns: Callable[[Sequence[ExecutionEvent], bool], bool] | None = None
+    record: Callable[[str, Sequence[ExecutionEvent], str, str], None] | None = None
+    wants: Callable[[Sequence[ExecutionEvent], ExecutionRecord], bool] | None = None
+    write: Callable[[ExecutionRecord, Sequence[ExecutionEvent], str], None] | None = None
+
+    def applies(self, events: Sequence[ExecutionEvent], may_have_pauses: bool,
+                record: ExecutionRecord) -> bool:
+        if self.wants is not None:
+            return self.wants(events, record)
+        return self.concerns(events, may_have_pauses)
+
+    def run(self, record: ExecutionRecord, events: Sequence[ExecutionEvent],
+            using: str) -> None:
+        if self.write is not None:
+            self.write(record, events, using)
+        else:
+            self.record(record.id, events, record.workflow, using)
 
 
 #: The hooks every append asks (the store imports no app above it).
@@ -76,6 +109,9 @@ def add_append_hook(hook: AppendHook) -> None:
 
 R = TypeVar("R")
 
+#: The first key of the advisory locks that serialise one event name's waits and sends.
+_EVENT_LOCK = 0x464C5545  # "FLUE"
+
 #: A sleeping execution may be claimed this many seconds before it is due.
 WAKE_SLACK = 1.0
 _CLAIMABLE = (Status.CREATED, Status.QUEUED, Status.INTERRUPTED, Status.RUNNING,
@@ -85,8 +121,8 @@ _ENDS_RUN = frozenset(Status.FINISHED) | {Status.PAUSED, Status.SLEEPING}
 _PAUSED = ExecutionEventType.TASK_PAUSED
 #: Execution columns an append writes.
 _PROJECTED = PROJECTION_FIELDS
-_JSON_COLUMNS = frozenset({"output", "error"})
-_TIME_COLUMNS = frozenset({"started_at", "finished_at", "wake_at"})
+_JSON_COLUMNS = frozenset({"output", "error", "waiting_for"})
+_TIME_COLUMNS = frozenset({"started_at", "finished_at", "wake_at", "deadline"})
 _EVENT_COLUMNS = ("execution_id", "seq", "type", "name", "source_id", "parent_id", "attempt",
                   "value", "time")
 
@@ -223,6 +259,11 @@ class DjangoStore(Store):
                 Execution.from_record(record).save(using=self.using, force_insert=True)
         except IntegrityError:
             raise ValueError(f"Execution '{record.id}' already exists") from None
+
+    def create_many(self, records: Sequence[ExecutionRecord]) -> None:
+        """One multi-row insert; ids that exist already are left as they are."""
+        self._call(lambda: Execution.objects.using(self.using).bulk_create(
+            [Execution.from_record(r) for r in records], ignore_conflicts=True))
 
     def get(self, execution_id: str) -> ExecutionRecord:
         return self._call(lambda: self._execution(execution_id).record())
@@ -383,7 +424,7 @@ class DjangoStore(Store):
         # same transaction (the end of a run whose whole log has no pause has nothing
         # to close there).
         pauseless = eid in self._pauseless
-        hooks = [h for h in APPEND_HOOKS if h.concerns(events, not pauseless)]
+        hooks = [h for h in APPEND_HOOKS if h.applies(events, not pauseless, record)]
         inbox = bool(hooks)
         if pauseless and any(e.type is _PAUSED for e in events):
             self._pauseless.discard(eid)
@@ -396,7 +437,7 @@ class DjangoStore(Store):
                     row = self._append_in_a_transaction(update, params, rows, len(events))
                 if row is not None:
                     for hook in hooks:
-                        hook.record(eid, events, record.workflow, self.using)
+                        hook.run(record, events, self.using)
         except IntegrityError:
             raise LeaseLostError(f"Events of {eid} were written by someone else") from None
         if row is None:
@@ -531,6 +572,110 @@ class DjangoStore(Store):
     def _cache_put(self, key: str, value: Any) -> None:
         TaskCache.objects.using(self.using).update_or_create(pk=key,
                                                              defaults={"value": value})
+
+    # composition: children, events from the world, progress ---------------------------
+    def children(self, execution_id: str) -> list[ExecutionRecord]:
+        return self._call(lambda: [
+            row.record() for row in Execution.objects.using(self.using)
+            .filter(parent_execution_id=execution_id).order_by("created_at", "id")])
+
+    def set_progress(self, execution_id: str, progress: dict) -> None:
+        self._call(self._set_progress, execution_id, progress)
+
+    def _set_progress(self, execution_id: str, progress: dict) -> None:
+        Execution.objects.using(self.using).filter(pk=execution_id).update(progress=progress)
+        if progress_saved.has_listeners():
+            progress_saved.send(sender=DjangoStore, execution_id=execution_id,
+                                progress=progress)
+
+    def _lock_event_name(self, name: str) -> None:
+        """Serialise waits and sends of one event name (PostgreSQL: an advisory lock
+        until the transaction ends; SQLite's IMMEDIATE transactions already are)."""
+        if self._conn.vendor == "postgresql":
+            with self._conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                            [_EVENT_LOCK, zlib.crc32(name.encode()) - 2**31])
+
+    def wait_event(self, execution_id, wait_id, name, match, expires_at=None):
+        return self._call(self._wait_event, execution_id, wait_id, name, match, expires_at)
+
+    def _wait_event(self, execution_id, wait_id, name, match, expires_at):
+        waits = EventWait.objects.using(self.using)
+        with transaction.atomic(using=self.using):
+            self._lock_event_name(name)
+            found = waits.filter(execution_id=execution_id, wait_id=wait_id).first()
+            if found is not None:
+                return found.delivered, found.payload
+            now = clock.now()
+            kept = (KeptEvent.objects.using(self.using).filter(name=name)
+                    .filter(Q(execution_id__isnull=True) | Q(execution_id=execution_id))
+                    .filter(Q(keep_until__isnull=True) | Q(keep_until__gt=now)))
+            if match and self._conn.vendor == "postgresql":
+                kept = kept.filter(payload__contains=match)
+            taken = next((k for k in kept.order_by("id").iterator()
+                          if match_holds(match, k.payload)), None)
+            if taken is not None:
+                taken.delete()
+            waits.create(execution_id=execution_id, wait_id=wait_id, name=name, match=match,
+                         delivered=taken is not None,
+                         payload=taken.payload if taken is not None else None,
+                         created_at=now, expires_at=expires_at)
+            return (True, taken.payload) if taken is not None else (False, None)
+
+    def send_event(self, name, payload, *, execution_id=None, keep_until=None, now=None):
+        return self._call(self._send_event, name, payload, execution_id, keep_until,
+                          now or clock.now())
+
+    def _send_event(self, name, payload, execution_id, keep_until, now):
+        with transaction.atomic(using=self.using):
+            self._lock_event_name(name)
+            open_waits = (EventWait.objects.using(self.using)
+                          .filter(name=name, delivered=False, closed=False)
+                          .exclude(execution__status__in=Status.FINISHED))
+            if execution_id is not None:
+                open_waits = open_waits.filter(execution_id=execution_id)
+            if self._conn.vendor == "postgresql":
+                fits = Q(match__isnull=True)
+                if isinstance(payload, dict):
+                    fits |= Q(match__contained_by=payload)
+                open_waits = open_waits.filter(fits)
+            chosen: dict[str, int] = {}
+            for pk, eid, match in open_waits.order_by("id").values_list(
+                    "pk", "execution_id", "match"):
+                if eid not in chosen and match_holds(match, payload):
+                    chosen[eid] = pk
+            if chosen:
+                (EventWait.objects.using(self.using)
+                 .filter(pk__in=list(chosen.values()), delivered=False)
+                 .update(delivered=True, payload=payload))
+            else:
+                KeptEvent.objects.using(self.using).create(
+                    name=name, execution_id=execution_id, payload=payload, sent_at=now,
+                    keep_until=keep_until)
+            return list(chosen), not chosen
+
+    def close_wait(self, execution_id, wait_id):
+        return self._call(self._close_wait, execution_id, wait_id)
+
+    def _close_wait(self, execution_id, wait_id):
+        with transaction.atomic(using=self.using):
+            found = (EventWait.objects.using(self.using).select_for_update()
+                     .filter(execution_id=execution_id, wait_id=wait_id).first())
+            if found is None:
+                return False, None
+            if not found.delivered:
+                EventWait.objects.using(self.using).filter(pk=found.pk).update(closed=True)
+            return found.delivered, found.payload
+
+    def forget_waits(self, execution_id, wait_id=None):
+        rows = EventWait.objects.using(self.using).filter(execution_id=execution_id)
+        if wait_id is not None:
+            rows = rows.filter(wait_id=wait_id)
+        self._call(rows.delete)
+
+    def drop_expired_events(self, now):
+        return self._call(lambda: KeptEvent.objects.using(self.using)
+                          .filter(keep_until__lte=now).delete()[0])
 
     def _list(self, status, workflow, limit):
         rows = Execution.objects.using(self.using).order_by("-created_at", "-id")

@@ -13,15 +13,18 @@
     ctx = hello.run_sync("world")   # or: await hello.run("world")
 """
 
+from flux.compose import call
 from flux.config import configure
 from flux.context import ExecutionContext, WorkflowExecutionContext
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.engine import Engine
+from flux.lineage import continue_as_new
 from flux.output_storage import InlineOutputStorage, LocalFileStorage, OutputStorage
 from flux.projection import Status
 from flux.schedule import Schedule, cron, interval
 from flux.store import MemoryStore, Store
 from flux.taskdef import Task, task
+from flux.waits import send_event
 from flux.workflowdef import Workflow, workflow
 
 __all__ = [
@@ -39,9 +42,12 @@ __all__ = [
     "Task",
     "Workflow",
     "WorkflowExecutionContext",
+    "call",
     "configure",
     "cron",
     "interval",
+    "continue_as_new",
+    "send_event",
     "task",
     "workflow",
 ]

@@ -25,7 +25,9 @@ async def parallel(*calls: Any, max_concurrent: int | None = None,
     call order when several failed) or the execution pauses. With
     ``raise_on_error=False`` a failed call's slot is None and the others carry
     on (the failure is still recorded in its task's events); pauses still stop
-    the batch. ``max_concurrent=N`` runs at most N calls at once.
+    the batch. A ``call`` (or ``wait_for_event``) that waits does not stop its
+    siblings: every child of a fan-out starts before the run suspends.
+    ``max_concurrent=N`` runs at most N calls at once.
     ``parallel(*calls)`` and ``parallel(list_of_calls)`` both work.
     """
     if len(calls) == 1 and isinstance(calls[0], list | tuple):
@@ -49,9 +51,13 @@ async def parallel(*calls: Any, max_concurrent: int | None = None,
     futures = [asyncio.ensure_future(c) for c in calls]
     stopped: set[asyncio.Future] = set()
     try:
-        _, pending = await asyncio.wait(futures, return_when=asyncio.FIRST_EXCEPTION)
-        if pending:
-            stopped = await _stop(pending)
+        pending: set[asyncio.Future] = set(futures)
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+            if pending and not all(_waits_only(f.exception()) for f in done
+                                   if not f.cancelled() and f.exception() is not None):
+                stopped = await _stop(pending)
+                break
     except asyncio.CancelledError:
         for f in futures:
             f.cancel()
@@ -115,6 +121,14 @@ def merge_suspensions(a: ExecutionSuspended | None, b: ExecutionSuspended
                       ) -> ExecutionSuspended:
     if a is None:
         return b
-    reason = "paused" if "paused" in (a.reason, b.reason) else "sleeping"
+    reasons = (a.reason, b.reason)
+    reason = ("paused" if "paused" in reasons else "waiting" if "waiting" in reasons
+              else "sleeping")
     wakes = [w for w in (a.wake_at, b.wake_at) if w is not None]
-    return ExecutionSuspended(reason, min(wakes) if wakes else None)
+    return ExecutionSuspended(reason, min(wakes) if wakes else None, a.waiting + b.waiting)
+
+
+def _waits_only(exc: BaseException | None) -> bool:
+    """A call waiting for a child or an event: its siblings carry on (a fan-out of
+    calls starts every child before the run suspends)."""
+    return isinstance(exc, ExecutionSuspended) and exc.reason == "waiting"

@@ -21,6 +21,8 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "recover_on_worker_loss": None,  # None: True for durable, False for transient
     "lease_seconds": 30.0,
     "flush_delay": 0.05,
+    # An event sent when nobody waits for it is kept this long for a later wait.
+    "event_keep_seconds": 86_400.0,
 }
 
 _configured: dict[str, Any] = {}

@@ -21,22 +21,27 @@ import contextvars
 import logging
 import os
 import socket
+import time
 import uuid
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flux import config
+from flux.clock import clock
 from flux.context import ExecutionContext
 from flux.domain.events import ExecutionEventType as T
 from flux.errors import (
     ExecutionCancelled,
     ExecutionError,
+    ExecutionNotFoundError,
     ExecutionSuspended,
+    ExecutionTimeoutError,
     InvalidStateError,
     LeaseLostError,
     WorkflowNotFoundError,
 )
+from flux.lineage import ContinueAsNew, continuation_id
 from flux.projection import Status
 from flux.registry import registry, resolvers
 from flux.replay import TaskRecord
@@ -95,6 +100,7 @@ class Engine:
         suspend_sleeps_after: float | None = None,
         flush_delay: float | None = None,
         registry: Mapping[str, Workflow] | None = None,
+        dispatch: Callable[[list[ExecutionRecord]], None] | None = None,
     ) -> None:
         self.store = store if store is not None else config.default_store()
         self.owner = owner or f"{worker_name()}:{uuid.uuid4().hex[:8]}"
@@ -105,16 +111,34 @@ class Engine:
         self.flush_delay = float(flush_delay if flush_delay is not None
                                  else config.option("flush_delay"))
         self._registry = registry
+        #: How a runtime with workers runs a new execution (a child, a continuation):
+        #: ``dispatch(records)`` queues them. None (standalone): they run inline, here.
+        self.dispatch = dispatch
 
     # creating ---------------------------------------------------------------
     def create(self, workflow: Workflow, input: Any = None, *, execution_id: str | None = None,
                status: str = Status.CREATED, actor: str | None = None,
-               parent_id: str | None = None, meta: dict | None = None) -> ExecutionRecord:
+               parent_id: str | None = None, meta: dict | None = None,
+               parent_execution_id: str | None = None,
+               continued_from: str | None = None) -> ExecutionRecord:
         """Store a new execution of ``workflow`` (validated, encoded input)."""
+        record = self.record_for(workflow, input, execution_id=execution_id, status=status,
+                                 actor=actor, parent_id=parent_id, meta=meta,
+                                 parent_execution_id=parent_execution_id,
+                                 continued_from=continued_from)
+        self.store.create(record)
+        return record
+
+    def record_for(self, workflow: Workflow, input: Any = None, *,
+                   execution_id: str | None = None, status: str = Status.CREATED,
+                   actor: str | None = None, parent_id: str | None = None,
+                   meta: dict | None = None, parent_execution_id: str | None = None,
+                   continued_from: str | None = None) -> ExecutionRecord:
+        """A new execution's record, not stored yet (the input validated and encoded)."""
         workflow.validate_input(input)
         encoded = encode(input, f"the input of workflow '{workflow.name}'")
         refuse_bad_text(encoded, f"The input of workflow '{workflow.name}'")
-        record = ExecutionRecord(
+        return ExecutionRecord(
             id=execution_id or uuid.uuid4().hex,
             workflow=workflow.name,
             input=encoded,
@@ -125,9 +149,9 @@ class Engine:
             parent_id=parent_id,
             actor=actor,
             meta=dict(meta or {}),
+            parent_execution_id=parent_execution_id,
+            continued_from=continued_from,
         )
-        self.store.create(record)
-        return record
 
     async def start(self, workflow: Workflow, input: Any = None, **kwargs: Any
                     ) -> ExecutionContext:
@@ -192,6 +216,16 @@ class Engine:
         workers: a message says "look at it", not "resume it"), a paused or
         failed execution is returned as it is too.
         """
+        ctx = await self._run_one(execution_id, workflow=workflow, actor=actor,
+                                  only_runnable=only_runnable)
+        # Standalone, a continue_as_new runs on here; with workers it was dispatched.
+        while self.dispatch is None and ctx.record.continued_as:
+            ctx = await self._run_one(ctx.record.continued_as, workflow=workflow)
+        return ctx
+
+    async def _run_one(self, execution_id: str, *, workflow: Workflow | None = None,
+                       actor: str | None = None, only_runnable: bool = False
+                       ) -> ExecutionContext:
         claimed = self._claim(execution_id)
         if claimed is None:
             rec = self.store.get(execution_id)
@@ -230,14 +264,19 @@ class Engine:
                        {"actor": rec.cancel_actor}, durable=True)
             return False
         started = bool(run.events)
+        if rec.deadline is not None and clock.now() >= rec.deadline:
+            self._time_out(run)
+            return False
         if status == Status.RUNNING and started:
             # Its worker died (we could claim the lease): a recovery.
             if not self._note_interruption(run):
                 return False
             status = Status.INTERRUPTED
         if not started:
-            run.emit(T.WORKFLOW_STARTED, rec.workflow, rec.id,
-                       {"input": rec.input, "actor": actor or rec.actor})
+            value = {"input": rec.input, "actor": actor or rec.actor}
+            if wf.timeout is not None:
+                value["deadline"] = (clock.now() + timedelta(seconds=wf.timeout)).isoformat()
+            run.emit(T.WORKFLOW_STARTED, rec.workflow, rec.id, value)
             return True
         reason = {Status.FAILED: "retry", Status.SLEEPING: "wake",
                   Status.INTERRUPTED: "recovery", Status.PAUSED: "resume"}.get(status, "resume")
@@ -282,24 +321,24 @@ class Engine:
         run.main = main = loop.create_task(wf.func(ctx), context=cv)
         beat = loop.create_task(self._heartbeat(run))
         rec = run.record
+        left = ((rec.deadline - clock.now()).total_seconds()
+                if rec.deadline is not None else None)
         try:
             try:
-                result = await main
+                async with asyncio.timeout(left):
+                    result = await main
             finally:
                 beat.cancel()
                 run.stop_timer()
+                run.stop_progress()
+                if run.pending_children and not run.lost:
+                    self.start_pending(run)
         except ExecutionSuspended as s:
-            pending = run.index.pending_pauses()
-            if pending or s.reason == "paused":
-                first = (pending[0].paused or {}) if pending else {}
-                run.emit(T.WORKFLOW_PAUSED, rec.workflow, rec.id,
-                         {"pauses": [p.name for p in pending],
-                          "name": pending[0].name if pending else None,
-                          "output": first.get("output")}, durable=True)
-            else:
-                wake = datetime.fromtimestamp(s.wake_at or 0, UTC).isoformat()
-                run.emit(T.WORKFLOW_SLEEPING, rec.workflow, rec.id, {"wake_at": wake},
-                           durable=True)
+            self._suspend(run, s)
+        except TimeoutError:
+            if rec.deadline is None or clock.now() < rec.deadline or run.lost:
+                raise
+            self._time_out(run)
         except (asyncio.CancelledError, ExecutionCancelled):
             if run.lost:
                 return
@@ -308,6 +347,7 @@ class Engine:
                 raise
             run.emit(T.WORKFLOW_CANCELLED, rec.workflow, rec.id,
                        {"actor": run.cancel_actor}, durable=True)
+            self.cancel_children(rec.id, actor=run.cancel_actor)
         except LeaseLostError:
             raise
         except Exception as exc:
@@ -315,6 +355,8 @@ class Engine:
                        {"error": encode_error(exc), "failed_tasks": failed_tasks_of(exc)},
                        durable=True)
         else:
+            if isinstance(result, ContinueAsNew):
+                result = self._continue(run, wf, result)
             try:
                 output = run.encode_output(wf.output_storage, f"{rec.id}/output", result,
                                            f"the output of workflow '{wf.name}'")
@@ -324,10 +366,183 @@ class Engine:
             else:
                 run.emit(T.WORKFLOW_COMPLETED, rec.workflow, rec.id, output, durable=True)
 
+        if rec.status in Status.FINISHED and run.waited:
+            self.store.forget_waits(rec.id)
+
+    def _suspend(self, run: Run, s: ExecutionSuspended) -> None:
+        """Record where the run stopped: paused for a person, or asleep until a timer, a
+        child's end or an event wakes it; ``waiting_for`` says which."""
+        rec = run.record
+        pending = run.index.pending_pauses()
+        waiting = [{"kind": "pause", "name": p.name, "title": (p.paused or {}).get("title"),
+                    "task_id": p.id} for p in pending] + s.waiting
+        if pending or s.reason == "paused":
+            first = (pending[0].paused or {}) if pending else {}
+            run.emit(T.WORKFLOW_PAUSED, rec.workflow, rec.id,
+                     {"pauses": [p.name for p in pending],
+                      "name": pending[0].name if pending else None,
+                      "output": first.get("output"), "waiting_for": waiting}, durable=True)
+            return
+        wake_at = s.wake_at
+        if s.reason == "sleeping" and wake_at is not None:
+            waiting.append({"kind": "sleep",
+                            "until": datetime.fromtimestamp(wake_at, UTC).isoformat()})
+        if rec.deadline is not None:  # the timeout wakes it too
+            end = rec.deadline.timestamp()
+            wake_at = end if wake_at is None else min(wake_at, end)
+        wake = datetime.fromtimestamp(wake_at, UTC).isoformat() if wake_at is not None else None
+        run.emit(T.WORKFLOW_SLEEPING, rec.workflow, rec.id,
+                 {"wake_at": wake, "waiting_for": waiting}, durable=True)
+
+    def _time_out(self, run: Run) -> None:
+        """The whole run's ``timeout`` ran out: it fails, its children are cancelled."""
+        rec = run.record
+        wf_timeout = None
+        try:
+            wf_timeout = self.workflow_for(rec.workflow, rec).timeout
+        except WorkflowNotFoundError:
+            pass
+        exc = ExecutionTimeoutError(
+            "workflow", rec.workflow, rec.id, wf_timeout or 0,
+            message=f"Workflow '{rec.workflow}' ran out of time: its timeout"
+                    + (f" of {wf_timeout:g}s" if wf_timeout else "")
+                    + f" ended at {rec.deadline.isoformat() if rec.deadline else '?'}.")
+        run.emit(T.WORKFLOW_FAILED, rec.workflow, rec.id,
+                 {"error": encode_error(exc), "failed_tasks": []}, durable=True)
+        self.cancel_children(rec.id, actor="timeout")
+
+    def _continue(self, run: Run, wf: Workflow, nxt: ContinueAsNew) -> Any:
+        """Start the next execution of ``wf`` with the given input; this one's output
+        says which (``{"continued_as": id}``)."""
+        rec = run.record
+        new_id = continuation_id(rec.id)
+        try:
+            created = self.create(wf, nxt.input, execution_id=new_id,
+                        status=Status.QUEUED if self.dispatch else Status.CREATED,
+                        actor=rec.actor, parent_execution_id=rec.parent_execution_id,
+                        continued_from=rec.id, meta=rec.meta)
+        except ValueError as exc:  # created by a run that crashed before recording it
+            if isinstance(exc, ExecutionError):
+                raise
+            created = None
+        run.emit(T.WORKFLOW_CONTINUED, rec.workflow, rec.id,
+                 {"execution_id": new_id, "input": encode(nxt.input, "the next input")})
+        if created is not None and self.dispatch is not None:
+            self.dispatch([created])
+        return {"continued_as": new_id}
+
+    # children (call) -------------------------------------------------------------
+    def start_child(self, run: Run, wf: Workflow, input: Any, child_id: str) -> None:
+        """Start the child execution ``child_id`` of ``run`` (once: a replay finds it).
+
+        With workers, children are created and queued in batches (one insert for the
+        calls of a fan-out, right after they were made, and before the run suspends
+        or ends); standalone, at once."""
+        if self.dispatch is None:
+            try:
+                self.create(wf, input, execution_id=child_id, actor=run.record.actor,
+                            parent_execution_id=run.record.id)
+            except ValueError as exc:
+                if isinstance(exc, ExecutionError):  # an input the child refuses
+                    raise
+            return
+        record = self.record_for(wf, input, execution_id=child_id, status=Status.QUEUED,
+                                 actor=run.record.actor, parent_execution_id=run.record.id)
+        if not run.pending_children:
+            asyncio.get_running_loop().call_soon(self._start_pending_soon, run)
+        run.pending_children.append(record)
+        run.started_children.add(child_id)
+
+    def start_pending(self, run: Run) -> None:
+        """Create and queue the children the run's calls asked for (one batch)."""
+        while run.pending_children:
+            batch = run.pending_children[:500]
+            self.store.create_many(batch)  # those a crashed run created are kept
+            del run.pending_children[:len(batch)]
+            self.dispatch(batch)
+            self._keep_alive(run)
+
+    def _start_pending_soon(self, run: Run) -> None:
+        try:
+            self.start_pending(run)
+        except Exception:  # the run's end tries again, and fails the run if it must
+            log.exception("flux: starting the children of %s failed", run.record.id)
+
+    def retry_child(self, run: Run, child_id: str) -> None:
+        """The parent is retried: a child that failed is retried too."""
+        if self.store.get(child_id).status == Status.FAILED:
+            record = self.request_retry(child_id, actor=run.record.actor)
+            if self.dispatch is not None:
+                self.dispatch([record])
+        run.started_children.add(child_id)
+        if run.children is not None:
+            run.children.pop(child_id, None)
+
+    async def wait_child(self, run: Run, child_id: str, workflow: Any
+                         ) -> ExecutionRecord | None:
+        """The child as it is now (None: it does not exist, its start was lost in a
+        crash); standalone, it is first run (inline) to its end or suspension. A child
+        that continued as new is followed to its last execution."""
+        if self.dispatch is None:
+            wf = workflow if not isinstance(workflow, str) else None
+            try:
+                child = (await self.run(child_id, workflow=wf)).record
+            except ExecutionNotFoundError:
+                return None
+            if child.status in Status.FINISHED or child.status == Status.PAUSED:
+                return child
+            return self.store.get(child_id)
+        while True:
+            if child_id in run.started_children:
+                return ExecutionRecord(id=child_id, workflow=str(getattr(workflow, "name",
+                                                                         workflow)),
+                                       status=Status.QUEUED)
+            if run.children is None:  # one query for all of them, once per run
+                run.children = {c.id: c for c in self.store.children(run.record.id)}
+            child = run.children.get(child_id)
+            if child is None:
+                try:
+                    child = self.store.get(child_id)
+                except ExecutionNotFoundError:
+                    return None
+            if child.status == Status.COMPLETED and child.continued_as:
+                child_id = child.continued_as
+                continue
+            return child
+
+    def cancel_children(self, execution_id: str, *, actor: str | None = None) -> list[str]:
+        """Cancel the unfinished children of an execution (it was cancelled or timed out)."""
+        done = []
+        for child in self.store.children(execution_id):
+            if child.status in Status.FINISHED:
+                continue
+            try:
+                self.cancel(child.id, actor=actor)
+                done.append(child.id)
+            except InvalidStateError:
+                pass
+        return done
+
+    def _keep_alive(self, run: Run) -> None:
+        """Renew the lease now if the heartbeat is overdue: work that holds the event
+        loop for long (a fan-out starting a thousand children) keeps its lease."""
+        now = time.monotonic()
+        if now - run.renewed_at < min(1.0, self.lease_seconds / 3):
+            return
+        run.renewed_at = now
+        try:
+            if not run.holding:
+                run.flush()  # what it did so far shows, and survives a crash
+            self.store.renew(run.lease, self.lease_seconds)
+        except LeaseLostError:
+            run._lose()
+            raise
+
     async def _heartbeat(self, run: Run) -> None:
         interval = min(1.0, self.lease_seconds / 3)
         while True:
             await asyncio.sleep(interval)
+            run.renewed_at = time.monotonic()
             try:
                 rec = self.store.renew(run.lease, self.lease_seconds)
             except LeaseLostError:
@@ -423,9 +638,11 @@ class Engine:
                     run = Run(self, lease, record, self.store.events(execution_id))
                     run.emit(T.WORKFLOW_CANCELLED, record.workflow, record.id,
                                {"actor": actor or record.cancel_actor}, durable=True)
-                    return run.record
                 finally:
                     self.store.release(lease)
+                self.store.forget_waits(execution_id)
+                self.cancel_children(execution_id, actor=actor)
+                return run.record
             rec = self.store.request_cancel(execution_id, actor)
             if rec.status in Status.FINISHED:
                 raise InvalidStateError(
@@ -434,6 +651,24 @@ class Engine:
             if rec.lease_is_live():
                 return rec
         return self.store.get(execution_id)
+
+    def expire(self, execution_id: str) -> bool:
+        """For reapers: fail a suspended execution whose whole-run timeout passed (a
+        running one times out in its worker). True when it was failed here."""
+        claimed = self._claim(execution_id)
+        if claimed is None:
+            return False
+        lease, record = claimed
+        try:
+            if (record.status in Status.FINISHED or record.deadline is None
+                    or clock.now() < record.deadline):
+                return False
+            run = Run(self, lease, record, self.store.events(execution_id))
+            self._time_out(run)
+        finally:
+            self.store.release(lease)
+        self.store.forget_waits(execution_id)
+        return True
 
     def recover(self, execution_id: str) -> ExecutionRecord | None:
         """For reapers: mark a running execution whose lease expired as interrupted.

@@ -47,10 +47,15 @@ def apply(record: ExecutionRecord, event: ExecutionEvent) -> None:
     if t is T.WORKFLOW_STARTED or t is T.WORKFLOW_RESUMED:
         record.status = Status.RUNNING
         record.wake_at = None
+        record.waiting_for = None
         if record.started_at is None:
             record.started_at = event.time
+        deadline = (event.value or {}).get("deadline") if t is T.WORKFLOW_STARTED else None
+        if isinstance(deadline, str):
+            record.deadline = datetime.fromisoformat(deadline)
     elif t is T.WORKFLOW_QUEUED:
         record.status = Status.QUEUED
+        record.waiting_for = None
         if (event.value or {}).get("reason") == "retry":
             record.error = None
             record.finished_at = None
@@ -59,22 +64,30 @@ def apply(record: ExecutionRecord, event: ExecutionEvent) -> None:
         record.output = event.value
         record.error = None
         record.finished_at = event.time
+        record.waiting_for = None
     elif t is T.WORKFLOW_FAILED:
         record.status = Status.FAILED
         record.error = (event.value or {}).get("error")
         record.finished_at = event.time
+        record.waiting_for = None
     elif t is T.WORKFLOW_CANCELLED:
         record.status = Status.CANCELLED
         record.finished_at = event.time
         record.wake_at = None
+        record.waiting_for = None
     elif t is T.WORKFLOW_PAUSED:
         record.status = Status.PAUSED
+        record.waiting_for = (event.value or {}).get("waiting_for")
     elif t is T.WORKFLOW_SLEEPING:
         record.status = Status.SLEEPING
         wake = (event.value or {}).get("wake_at")
         record.wake_at = datetime.fromisoformat(wake) if isinstance(wake, str) else wake
+        record.waiting_for = (event.value or {}).get("waiting_for")
+    elif t is T.WORKFLOW_CONTINUED:
+        record.continued_as = (event.value or {}).get("execution_id")
     elif t is T.WORKFLOW_INTERRUPTED:
         record.status = Status.INTERRUPTED
         record.recovery_attempts += 1
     elif t is T.TASK_RESUMED and record.status == Status.PAUSED:
         record.status = Status.QUEUED
+        record.waiting_for = None

@@ -33,6 +33,7 @@ class TaskRecord:
     last_error: Any = None  # encoded error of the last failed attempt
     paused: Any = None  # TASK_PAUSED value, for pause points
     decision: Any = None  # TASK_RESUMED value: the answer to a pause
+    retried: bool = False  # its failure was forgotten by a retry; not started again yet
 
 
 @dataclass
@@ -62,6 +63,7 @@ class ReplayIndex:
         if t is T.TASK_STARTED:
             rec = self._task(e)
             rec.started = True
+            rec.retried = False
             rec.start_value = e.value
             rec.attempt_started_at = e.time
         elif t is T.TASK_COMPLETED or t is T.TASK_FALLBACK_COMPLETED:
@@ -114,6 +116,7 @@ class ReplayIndex:
                 rec.result = rec.last_error = rec.decision = rec.paused = None
                 rec.attempt = 1
                 rec.retry_delay = 0.0
+                rec.retried = True
         self.failed_tasks = []
 
     def pending_pauses(self) -> list[TaskRecord]:

@@ -14,6 +14,7 @@ import contextvars
 import hashlib
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from flux.errors import LeaseLostError, ReplayDivergenceError, SerializationErro
 from flux.output_storage import make_ref, resolve
 from flux.replay import ReplayIndex, TaskRecord
 from flux.secrets import scrub
-from flux.serialization import decode_error
+from flux.serialization import decode_error, encode_error
 from flux.store import ExecutionRecord, Lease
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from flux.workflowdef import Workflow
 
 log = logging.getLogger("flux")
+
+#: Progress values are saved at most this often per execution (and when the run ends).
+PROGRESS_INTERVAL = 0.5
 
 #: The run the current coroutine belongs to (None outside workflows).
 current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("flux_run", default=None)
@@ -66,12 +70,26 @@ class Run:
         self.cancel_requested = False
         self.cancel_actor: str | None = None
         self.lost = False
+        #: When the lease was last renewed (monotonic; see Engine._keep_alive).
+        self.renewed_at = time.monotonic()
         #: While True, emit() leaves events in the buffer for the caller's flush (events
         #: that must be committed together, outside the event loop too).
         self.holding = False
         self.main: asyncio.Task | None = None
         self.workflow: Workflow | None = None
         self.suspend_sleeps_after = engine.suspend_sleeps_after
+        #: Children's records as this run last read them (``call``), and the ones it started.
+        self.children: dict[str, ExecutionRecord] | None = None
+        self.started_children: set[str] = set()
+        #: Whether this run registered an event wait (its end drops what is left open).
+        self.waited = False
+        #: Children asked for and not created yet (see Engine.start_child).
+        self.pending_children: list[ExecutionRecord] = []
+        #: The last progress() value of each task, and when it was last saved.
+        self.progress: dict[str, dict] = dict(record.progress or {})
+        self._progress_dirty = False
+        self._progress_saved = 0.0
+        self._progress_handle: asyncio.TimerHandle | None = None
 
     # recording ---------------------------------------------------------------
     def emit(self, type: T, name: str, source_id: str, value: Any = None,
@@ -123,6 +141,41 @@ class Run:
         self.lost = True
         if self.main is not None:
             self.main.cancel("flux: lease lost")
+
+    # progress ------------------------------------------------------------------
+    def note_progress(self, task_id: str, name: str, value: Any) -> None:
+        """Keep ``value`` as the task's progress; save it now, or within the interval."""
+        self.progress[task_id] = {"name": name, "value": value,
+                                  "time": datetime.now(UTC).isoformat()}
+        self._progress_dirty = True
+        if self._progress_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._progress_saved + PROGRESS_INTERVAL - loop.time()
+        if wait <= 0:
+            self.save_progress()
+        else:
+            self._progress_handle = loop.call_later(wait, self.save_progress)
+
+    def save_progress(self) -> None:
+        self._progress_handle = None
+        if not self._progress_dirty:
+            return
+        self._progress_dirty = False
+        try:
+            self._progress_saved = asyncio.get_running_loop().time()
+        except RuntimeError:
+            pass
+        try:
+            self.store.set_progress(self.record.id, dict(self.progress))
+        except Exception:  # progress is best effort; the run goes on
+            log.exception("flux: saving the progress of %s failed", self.record.id)
+
+    def stop_progress(self) -> None:
+        if self._progress_handle is not None:
+            self._progress_handle.cancel()
+            self._progress_handle = None
+        self.save_progress()
 
     # identity and replay -----------------------------------------------------
     def task_id(self, name: str, encoded_args: Any, parent: str | None,
@@ -189,6 +242,14 @@ class Run:
             return make_ref(storage, key, value)
         except SerializationError as exc:
             raise SerializationError(what, value, str(exc.value_type)) from None
+
+
+def fail_task(run: Run, name: str, task_id: str, parent: str | None, exc: Exception,
+              durable: bool = True) -> None:
+    """Record ``exc`` as the task's failure (TASK_FAILED) and raise it."""
+    mark_failed(exc, task_id)
+    run.emit(T.TASK_FAILED, name, task_id, encode_error(exc), parent, durable=durable)
+    raise exc
 
 
 def mark_failed(exc: BaseException, task_id: str) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from flux.clock import clock
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.errors import ExecutionNotFoundError, LeaseLostError
 from flux.projection import Status
@@ -28,6 +29,7 @@ from flux.store import (
     Lease,
     Store,
     field_kind,
+    match_holds,
     merge_cancel_flag,
 )
 
@@ -56,7 +58,13 @@ CREATE TABLE IF NOT EXISTS executions (
     wake_at TEXT,
     worker TEXT,
     actor TEXT,
-    meta TEXT NOT NULL DEFAULT '{}'
+    meta TEXT NOT NULL DEFAULT '{}',
+    parent_execution_id TEXT,
+    continued_from TEXT,
+    continued_as TEXT,
+    waiting_for TEXT,
+    deadline TEXT,
+    progress TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS executions_status ON executions (status, created_at);
 CREATE INDEX IF NOT EXISTS executions_workflow ON executions (workflow, created_at);
@@ -76,7 +84,31 @@ CREATE TABLE IF NOT EXISTS task_cache (
     key TEXT PRIMARY KEY,
     value TEXT
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_waits (
+    execution_id TEXT NOT NULL,
+    wait_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    match TEXT,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    payload TEXT,
+    closed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (execution_id, wait_id)
+);
+CREATE INDEX IF NOT EXISTS event_waits_name ON event_waits (name);
+CREATE TABLE IF NOT EXISTS kept_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    execution_id TEXT,
+    payload TEXT,
+    keep_until TEXT
+);
+CREATE INDEX IF NOT EXISTS kept_events_name ON kept_events (name);
 """
+
+#: Columns added after the first release: (name, SQL type), added to older files.
+_ADDED = (("parent_execution_id", "TEXT"), ("continued_from", "TEXT"),
+          ("continued_as", "TEXT"), ("waiting_for", "TEXT"), ("deadline", "TEXT"),
+          ("progress", "TEXT NOT NULL DEFAULT '{}'"))
 
 # The executions table's columns are the record's fields (tests/engine/test_sqlite_store.py
 # checks SCHEMA against them); JSON values, times and booleans are converted.
@@ -116,6 +148,7 @@ def _from_row(row: sqlite3.Row) -> ExecutionRecord:
             v = bool(v)
         kw[name] = v
     kw["meta"] = kw["meta"] or {}
+    kw["progress"] = kw["progress"] or {}
     return ExecutionRecord(**kw)
 
 
@@ -128,6 +161,12 @@ class SQLiteStore(Store):
         self._local = threading.local()
         with self._conn() as conn:
             conn.executescript(SCHEMA)
+            have = {r[1] for r in conn.execute("PRAGMA table_info(executions)")}
+            for name, kind in _ADDED:
+                if name not in have:
+                    conn.execute(f"ALTER TABLE executions ADD COLUMN {name} {kind}")
+            conn.execute("CREATE INDEX IF NOT EXISTS executions_parent ON executions "
+                         "(parent_execution_id)")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -214,10 +253,11 @@ class SQLiteStore(Store):
             c.execute(
                 "UPDATE executions SET status=?, output=?, error=?, started_at=?, "
                 "finished_at=?, recovery_attempts=?, last_seq=?, wake_at=?, "
-                "cancel_requested=? WHERE id=?",
+                "cancel_requested=?, waiting_for=?, deadline=?, continued_as=? WHERE id=?",
                 (status, _dumps(record.output), _dumps(record.error),
                  _iso(record.started_at), _iso(record.finished_at),
                  record.recovery_attempts, record.last_seq, _iso(record.wake_at), int(cancel),
+                 _dumps(record.waiting_for), _iso(record.deadline), record.continued_as,
                  lease.execution_id))
             try:
                 c.executemany(
@@ -277,6 +317,91 @@ class SQLiteStore(Store):
         with self._tx() as c:
             c.execute("INSERT OR REPLACE INTO task_cache (key, value) VALUES (?, ?)",
                       (key, _dumps(value)))
+
+
+    # composition --------------------------------------------------------------
+    def children(self, execution_id):
+        rows = self._conn().execute("SELECT * FROM executions WHERE parent_execution_id=? "
+                                    "ORDER BY created_at", (execution_id,)).fetchall()
+        return [_from_row(r) for r in rows]
+
+    def set_progress(self, execution_id, progress):
+        with self._tx() as c:
+            c.execute("UPDATE executions SET progress=? WHERE id=?",
+                      (_dumps(progress), execution_id))
+
+    def wait_event(self, execution_id, wait_id, name, match, expires_at=None):
+        with self._tx() as c:
+            row = c.execute("SELECT delivered, payload FROM event_waits WHERE "
+                            "execution_id=? AND wait_id=?", (execution_id, wait_id)).fetchone()
+            if row is not None:
+                return bool(row[0]), _loads(row[1])
+            now = clock.now().isoformat()
+            taken = None
+            for kept in c.execute("SELECT id, payload, keep_until FROM kept_events WHERE "
+                                  "name=? AND (execution_id IS NULL OR execution_id=?) "
+                                  "ORDER BY id", (name, execution_id)).fetchall():
+                if (kept[2] is None or kept[2] > now) and match_holds(match, _loads(kept[1])):
+                    taken = kept
+                    break
+            if taken is not None:
+                c.execute("DELETE FROM kept_events WHERE id=?", (taken[0],))
+            c.execute("INSERT INTO event_waits (execution_id, wait_id, name, match, "
+                      "delivered, payload) VALUES (?,?,?,?,?,?)",
+                      (execution_id, wait_id, name, _dumps(match), int(taken is not None),
+                       taken[1] if taken is not None else None))
+            return (True, _loads(taken[1])) if taken is not None else (False, None)
+
+    def send_event(self, name, payload, *, execution_id=None, keep_until=None, now=None):
+        with self._tx() as c:
+            sql = ("SELECT w.execution_id, w.wait_id, w.match FROM event_waits w JOIN "
+                   "executions e ON e.id = w.execution_id WHERE w.name=? AND w.delivered=0 "
+                   "AND w.closed=0 AND e.status NOT IN (?,?,?)")
+            args: list = [name, *sorted(Status.FINISHED)]
+            if execution_id is not None:
+                sql += " AND w.execution_id=?"
+                args.append(execution_id)
+            delivered: list[str] = []
+            for eid, wait_id, match in c.execute(sql + " ORDER BY w.rowid", args).fetchall():
+                if eid in delivered or not match_holds(_loads(match), payload):
+                    continue
+                c.execute("UPDATE event_waits SET delivered=1, payload=? WHERE "
+                          "execution_id=? AND wait_id=? AND delivered=0",
+                          (_dumps(payload), eid, wait_id))
+                delivered.append(eid)
+            if not delivered:
+                c.execute("INSERT INTO kept_events (name, execution_id, payload, keep_until) "
+                          "VALUES (?,?,?,?)", (name, execution_id, _dumps(payload),
+                                               _iso(keep_until)))
+            return delivered, not delivered
+
+    def close_wait(self, execution_id, wait_id):
+        with self._tx() as c:
+            row = c.execute("SELECT delivered, payload FROM event_waits WHERE "
+                            "execution_id=? AND wait_id=?", (execution_id, wait_id)).fetchone()
+            if row is None:
+                return False, None
+            if not row[0]:
+                c.execute("UPDATE event_waits SET closed=1 WHERE execution_id=? AND "
+                          "wait_id=?", (execution_id, wait_id))
+            return bool(row[0]), _loads(row[1])
+
+    def forget_waits(self, execution_id, wait_id=None):
+        with self._tx() as c:
+            if wait_id is None:
+                c.execute("DELETE FROM event_waits WHERE execution_id=?", (execution_id,))
+            else:
+                c.execute("DELETE FROM event_waits WHERE execution_id=? AND wait_id=?",
+                          (execution_id, wait_id))
+
+    def drop_expired_events(self, now):
+        with self._tx() as c:
+            return c.execute("DELETE FROM kept_events WHERE keep_until IS NOT NULL AND "
+                             "keep_until<=?", (now.isoformat(),)).rowcount
+
+
+def _loads(text):
+    return json.loads(text) if text is not None else None
 
 
 def _iso(value: datetime | None) -> str | None:

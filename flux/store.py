@@ -14,6 +14,15 @@ its log plus the lease) and its events. The contract every store honours
   up by one on each claim, so an older holder can no longer write.
 * ``cache_get``/``cache_put`` keep the results of ``cache=True`` tasks (encoded
   JSON by key) across executions; the base class keeps them in the process.
+* ``children`` lists the executions a ``call`` started from an execution.
+* Events from the world (``wait_for_event``): ``wait_event`` registers a waiter
+  (or hands it a kept event that matches), ``send_event`` delivers a payload to
+  every open waiter of that name whose ``match`` holds (each waiter at most once,
+  however many senders race) or keeps it for a later wait, ``close_wait`` closes
+  a waiter (its timeout) unless it was delivered, ``forget_waits`` drops them once
+  the log has recorded the outcome. The base class keeps all this in the process
+  (one lock); the SQLite and Django stores in their database.
+* ``set_progress`` keeps the last ``progress()`` value of each task (not a log).
 
 Stores are synchronous and fast (a commit); the engine calls them inline.
 """
@@ -30,6 +39,7 @@ from datetime import UTC, datetime
 from typing import Any, get_type_hints
 
 from flux import projection
+from flux.clock import clock
 from flux.domain.events import ExecutionEvent, utcnow
 from flux.errors import ExecutionNotFoundError, LeaseLostError
 from flux.projection import Status
@@ -72,6 +82,17 @@ class ExecutionRecord:
     worker: str | None = None
     actor: str | None = None
     meta: dict = field(default_factory=dict, metadata=BOOKKEEPING)
+    #: The execution whose ``call`` started this one.
+    parent_execution_id: str | None = None
+    #: The execution this one continues (``continue_as_new``), and the one continuing it.
+    continued_from: str | None = None
+    continued_as: str | None = None
+    #: What a suspended execution waits for (pauses, a sleep, children, events).
+    waiting_for: list | None = None
+    #: When the whole run times out (``workflow.with_options(timeout=...)``).
+    deadline: datetime | None = None
+    #: The last ``progress()`` value of each task: {task id: {"name", "value", "time"}}.
+    progress: dict = field(default_factory=dict)
 
     def lease_is_live(self, now: float | None = None) -> bool:
         now = time.time() if now is None else now
@@ -105,7 +126,7 @@ def field_kind(name: str) -> str:
         return "time"
     if args == {bool}:
         return "bool"
-    if args & {Any, dict}:
+    if args & {Any, dict, list}:
         return "json"
     return "scalar"
 
@@ -203,9 +224,145 @@ class Store(ABC):
         """Cache the encoded result ``value`` under ``key`` (replacing any)."""
         self.__dict__.setdefault("_task_cache", {})[key] = copy.deepcopy(value)
 
+    def create_many(self, records: Sequence[ExecutionRecord]) -> None:
+        """Insert new executions; ids that exist already are left as they are."""
+        for record in records:
+            try:
+                self.create(record)
+            except ValueError:
+                pass
+
+    # composition: children, events, progress ------------------------------------------
+    def children(self, execution_id: str) -> list[ExecutionRecord]:
+        """The executions whose ``parent_execution_id`` is ``execution_id``."""
+        return [r for r in self.list(limit=1_000_000)
+                if r.parent_execution_id == execution_id]
+
+    def _events_state(self) -> _EventBook:
+        book = self.__dict__.get("_event_book")
+        if book is None:
+            book = self.__dict__.setdefault("_event_book", _EventBook())
+        return book
+
+    def wait_event(self, execution_id: str, wait_id: str, name: str, match: dict | None,
+                   expires_at: datetime | None = None) -> tuple[bool, Any]:
+        """Register a waiter (once per ``wait_id``); ``(True, payload)`` when it has a
+        delivery (now or earlier: a kept event that matches is taken for it)."""
+        return self._events_state().wait(execution_id, wait_id, name, match)
+
+    def send_event(self, name: str, payload: Any, *, execution_id: str | None = None,
+                   keep_until: datetime | None = None, now: datetime | None = None
+                   ) -> tuple[list[str], bool]:
+        """Deliver to every open waiter called ``name`` (of ``execution_id`` only, when
+        given) whose match holds; none: keep it until ``keep_until`` for a later wait.
+        Returns the executions delivered to, and whether it was kept."""
+        return self._events_state().send(self, name, payload, execution_id, keep_until,
+                                         now or utcnow())
+
+    def close_wait(self, execution_id: str, wait_id: str) -> tuple[bool, Any]:
+        """Close the waiter so nothing more is delivered to it; ``(True, payload)`` when a
+        delivery came first (it wins over the timeout)."""
+        return self._events_state().close(execution_id, wait_id)
+
+    def forget_waits(self, execution_id: str, wait_id: str | None = None) -> None:
+        """Drop the waiter (every waiter of the execution when ``wait_id`` is None)."""
+        self._events_state().forget(execution_id, wait_id)
+
+    def drop_expired_events(self, now: datetime) -> int:
+        """Forget kept events whose time ran out; how many."""
+        return self._events_state().expire(now)
+
+    def set_progress(self, execution_id: str, progress: dict) -> None:
+        """Save the execution's progress values (the whole dict, replacing); ``get``
+        returns them in ``progress``."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep progress")
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the calling thread's resources (its connection, if any): a thread
         that used the store and is about to end calls it."""
+
+
+def match_holds(match: dict | None, payload: Any) -> bool:
+    """Whether ``payload`` has every field of ``match`` with the same value (a payload
+    that is not an object, or lacks a field, does not match)."""
+    if not match:
+        return True
+    if not isinstance(payload, dict):
+        return False
+    return all(key in payload and payload[key] == value for key, value in match.items())
+
+
+class _EventBook:
+    """Waiters and kept events in the process (the base Store's implementation)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        #: (execution id, wait id) -> {"name", "match", "delivered", "payload", "closed"}
+        self.waiters: dict[tuple[str, str], dict] = {}
+        #: [{"name", "payload", "execution_id", "keep_until"}] in arrival order
+        self.kept: list[dict] = []
+
+    def wait(self, execution_id, wait_id, name, match):
+        with self.lock:
+            w = self.waiters.get((execution_id, wait_id))
+            if w is None:
+                w = self.waiters[(execution_id, wait_id)] = {
+                    "name": name, "match": copy.deepcopy(match), "delivered": False,
+                    "payload": None, "closed": False}
+                now = clock.now()
+                for i, k in enumerate(self.kept):
+                    if (k["name"] == name and k["execution_id"] in (None, execution_id)
+                            and (k["keep_until"] is None or k["keep_until"] > now)
+                            and match_holds(match, k["payload"])):
+                        w["delivered"], w["payload"] = True, k["payload"]
+                        del self.kept[i]
+                        break
+            return w["delivered"], copy.deepcopy(w["payload"])
+
+    def send(self, store, name, payload, execution_id, keep_until, now):
+        with self.lock:
+            delivered = []
+            for (eid, _), w in self.waiters.items():
+                if (w["name"] != name or w["delivered"] or w["closed"]
+                        or (execution_id is not None and eid != execution_id)
+                        or eid in delivered or not match_holds(w["match"], payload)
+                        or _finished(store, eid)):
+                    continue
+                w["delivered"], w["payload"] = True, copy.deepcopy(payload)
+                delivered.append(eid)
+            if not delivered:
+                self.kept.append({"name": name, "payload": copy.deepcopy(payload),
+                                  "execution_id": execution_id, "keep_until": keep_until})
+            return delivered, not delivered
+
+    def close(self, execution_id, wait_id):
+        with self.lock:
+            w = self.waiters.get((execution_id, wait_id))
+            if w is None:
+                return False, None
+            if not w["delivered"]:
+                w["closed"] = True
+            return w["delivered"], copy.deepcopy(w["payload"])
+
+    def forget(self, execution_id, wait_id):
+        with self.lock:
+            for key in [k for k in self.waiters
+                        if k[0] == execution_id and wait_id in (None, k[1])]:
+                del self.waiters[key]
+
+    def expire(self, now):
+        with self.lock:
+            before = len(self.kept)
+            self.kept = [k for k in self.kept
+                         if k["keep_until"] is None or k["keep_until"] > now]
+            return before - len(self.kept)
+
+
+def _finished(store: Store, execution_id: str) -> bool:
+    try:
+        return store.get(execution_id).status in Status.FINISHED
+    except ExecutionNotFoundError:
+        return True
 
 
 def apply_events(record: ExecutionRecord, events: Iterable[ExecutionEvent]) -> None:
@@ -294,6 +451,15 @@ class MemoryStore(Store):
                 rec.status = Status.CANCELLING
             return copy.deepcopy(rec)
 
+    def children(self, execution_id):
+        with self._lock:
+            return [copy.deepcopy(r) for r in self._records.values()
+                    if r.parent_execution_id == execution_id]
+
+    def set_progress(self, execution_id, progress):
+        with self._lock:
+            self._get(execution_id).progress = copy.deepcopy(progress)
+
     def list(self, *, status=None, workflow=None, limit=100):
         with self._lock:
             recs = [r for r in self._records.values()
@@ -305,7 +471,8 @@ class MemoryStore(Store):
 
 #: Record fields the projection (and thus ``append``) may change.
 PROJECTION_FIELDS = ("status", "output", "error", "started_at", "finished_at",
-                     "recovery_attempts", "last_seq", "wake_at")
+                     "recovery_attempts", "last_seq", "wake_at", "waiting_for", "deadline",
+                     "continued_as")
 
 
 def _copy_projection(src: ExecutionRecord, dst: ExecutionRecord) -> None:

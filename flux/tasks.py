@@ -26,12 +26,13 @@ from flux.graph import Graph
 from flux.run import current_node, current_run, current_task, mark_failed
 from flux.serialization import encode, encode_error
 from flux.taskdef import Task, task
+from flux.waits import progress, wait_for_event
 
 #: How a durable sleep waits in-process (a seam for tests; really asyncio.sleep).
 sleep_wait = asyncio.sleep
 
-__all__ = ["Graph", "choice", "now", "parallel", "pause", "pipeline", "randint", "randrange",
-           "sleep", "uuid4"]
+__all__ = ["Graph", "choice", "now", "parallel", "pause", "pipeline", "progress", "randint",
+           "randrange", "sleep", "uuid4", "wait_for_event"]
 
 
 async def pipeline(*tasks: Callable[[Any], Any], input: Any = None) -> Any:

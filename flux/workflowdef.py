@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import typing
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from flux import config
@@ -22,7 +23,7 @@ _UNSET = object()
 
 _OPTION_NAMES = ("name", "secret_requests", "output_storage", "durable",
                  "recover_on_worker_loss", "max_recovery_attempts", "description",
-                 "input_schema", "schedule", "concurrency")
+                 "input_schema", "schedule", "concurrency", "timeout")
 
 
 class Workflow:
@@ -42,6 +43,7 @@ class Workflow:
         input_schema: dict | None = None,
         schedule: Any = None,
         concurrency: Any = None,
+        timeout: timedelta | float | None = None,
         register: bool = True,
     ) -> None:
         if not inspect.iscoroutinefunction(func):
@@ -50,6 +52,13 @@ class Workflow:
                 f"{getattr(func, '__qualname__', func)!r} is not async.")
         self.func = func
         self.name = name or func.__name__
+        if isinstance(timeout, timedelta):
+            timeout = timeout.total_seconds()
+        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+            raise ValueError(f"Workflow '{self.name}': timeout must be a number of seconds "
+                             f"(or a timedelta) above 0, got {timeout!r}")
+        #: The whole run's time limit in seconds, across sleeps and pauses (None: none).
+        self.timeout = float(timeout) if timeout is not None else None
         self.secret_requests = tuple(secret_requests)
         self.output_storage = output_storage
         self.durable = durable
@@ -191,7 +200,8 @@ class Workflow:
                    "recover_on_worker_loss": self._recover_on_worker_loss,
                    "max_recovery_attempts": self._max_recovery_attempts,
                    "description": self.description, "input_schema": self._input_schema,
-                   "schedule": self.schedule, "concurrency": self.concurrency}
+                   "schedule": self.schedule, "concurrency": self.concurrency,
+                   "timeout": self.timeout}
         current.update(options)
         return Workflow(self.func, **current)
 

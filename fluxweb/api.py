@@ -198,12 +198,14 @@ def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
 
 # Apps' routers.
 from executions.api import router as executions_router  # noqa: E402
+from executions.events_api import router as events_router  # noqa: E402
 from executions.inbox.api import router as approvals_router  # noqa: E402
 from executions.schedules_api import router as schedules_router  # noqa: E402
 from graphs.api import router as graphs_router, tasks_router  # noqa: E402
 
 api.add_router("/", executions_router)
 api.add_router("/", schedules_router)
+api.add_router("/", events_router)
 api.add_router("/graphs", graphs_router)
 api.add_router("/tasks", tasks_router)
 

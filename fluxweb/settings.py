@@ -263,6 +263,9 @@ FLUX_REQUEUE_SECONDS = env_int("FLUX_REQUEUE_SECONDS", int(APP_DEFAULTS.requeue_
 # The largest input (a workflow's, or a pause's answer) the API accepts, as JSON
 # bytes; bigger ones get 413. Request bodies are capped by DATA_UPLOAD_MAX_MEMORY_SIZE.
 FLUX_MAX_INPUT_BYTES = env_int("FLUX_MAX_INPUT_BYTES", APP_DEFAULTS.max_input_bytes, minimum=1)
+# An event sent when no execution waits for it is kept this long for a later wait.
+FLUX_EVENT_KEEP_SECONDS = env_int("FLUX_EVENT_KEEP_SECONDS",
+                                  int(APP_DEFAULTS.event_keep_seconds), minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 FLUX = {
     "lease_seconds": FLUX_LEASE_SECONDS,

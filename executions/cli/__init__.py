@@ -16,4 +16,5 @@ VERB_MODULES = (
     "executions.cli.token",
     "executions.cli.secret",
     "executions.cli.schedules",
+    "executions.cli.events",
 )

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 from executions import commands, permissions
 from executions.commands import Actor
 from executions.models import Event, Execution, Workflow
-from executions.views import filters, render as fast, timeline
+from executions.views import composition, filters, render as fast, timeline
 from executions.views.common import (
     FINISHED,
     STATUSES,
@@ -46,6 +46,8 @@ from flux.text import printable
 
 #: Event rows an execution page renders (the newest; the JSON download has all).
 LOG_ROWS = 500
+#: Things a suspended run waits for listed on its page (a fan-out may wait for 1,000).
+WAITING_SHOWN = 20
 #: "Everything matching the filter" acts on at most this many executions per request.
 BULK_LIMIT = 1000
 ERROR_TYPES = ("TASK_FAILED", "TASK_RETRY_FAILED", "TASK_FALLBACK_FAILED",
@@ -217,6 +219,14 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
             "done": line.done, "total": line.total, "status": execution.status,
         },
     }
+    waits = composition.waiting(execution)
+    context.update({
+        "waiting": waits[:WAITING_SHOWN], "waiting_more": max(0, len(waits) - WAITING_SHOWN),
+        "waiting_text": composition.summary(waits),
+        "children": composition.tree(execution),
+        "task_progress": composition.progress(execution),
+    })
+    context["page_props"]["progress"] = execution.progress or {}
     return render(request, "executions/execution_detail.html", context)
 
 

@@ -27,7 +27,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 _RELATIVE = re.compile(r"^(\d{1,5})\s*(m|h|d|w)$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-FILTER_KEYS = ("status", "workflow", "since", "until", "id")
+FILTER_KEYS = ("status", "workflow", "since", "until", "id", "parent")
 TIME_HELP = "use 30m, 24h, 7d, a date (2026-01-31) or a date and time (2026-01-31T09:30)."
 
 
@@ -38,6 +38,8 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
     id: str = ""
+    #: Only the children a call() of this execution started.
+    parent: str = ""
     sort: str = DEFAULT_SORT
     cursor: str | None = None
     limit: int = DEFAULT_LIMIT
@@ -46,7 +48,8 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return bool(self.statuses or self.workflow or self.since or self.until or self.id)
+        return bool(self.statuses or self.workflow or self.since or self.until or self.id
+                    or self.parent)
 
     @property
     def query_without_sort(self) -> str:
@@ -88,6 +91,7 @@ def parse(params: QueryDict, now: datetime | None = None) -> Filters:
     f.raw["status"] = ",".join(f.statuses)
     f.workflow = params.get("workflow", "").strip()[:200]
     f.id = params.get("id", "").strip()[:64]
+    f.parent = params.get("parent", "").strip()[:64]
     for key in ("since", "until"):
         value = params.get(key, "").strip()
         if not value:
@@ -127,6 +131,8 @@ def matching(f: Filters) -> QuerySet[Execution]:
         rows = rows.filter(status__in=f.statuses)
     if f.workflow:
         rows = rows.filter(workflow=f.workflow)
+    if f.parent:
+        rows = rows.filter(parent_execution_id=f.parent)
     if f.since:
         rows = rows.filter(created_at__gte=f.since)
     if f.until:

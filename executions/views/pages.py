@@ -16,7 +16,7 @@ from django.urls import reverse
 from executions import commands, permissions, workers
 from executions.commands import Actor
 from executions.conf import clock
-from executions.models import Execution, Workflow
+from executions.models import EventWait, Execution, Workflow
 from executions.views.common import (
     STATUSES,
     capabilities,
@@ -121,7 +121,14 @@ def overview(request: HttpRequest) -> HttpResponse:
     # Only asked with nobody to run them (an index range, not the reused counts).
     waiting = 0 if alive else Execution.objects.filter(
         status__in=(Status.QUEUED, Status.INTERRUPTED)).count()
+    # Runs suspended until an event arrives (wait_for_event), and until a child ends.
+    on_events = _reused("flux:overview:on-events", lambda: EventWait.objects.filter(
+        delivered=False, closed=False).values("execution_id").distinct().count())
+    on_children = _reused("flux:overview:on-children", lambda: Execution.objects.filter(
+        status=Status.SLEEPING, children__status__in=Status.RUNNABLE | {
+            Status.RUNNING, Status.PAUSED}).distinct().count())
     context = {"counts": counts, "total": sum(by_status.values()), "failures": failures,
+               "waiting_on_events": on_events, "waiting_on_children": on_children,
                "paused": paused, "running": running, "workers": alive,
                "no_workers": not alive, "waiting": waiting,
                "alive_seconds": int(workers.ALIVE_SECONDS),

@@ -8,6 +8,7 @@ import { insertBySeq, renderEventRow } from '../lib/events';
 import { parseTime } from '../lib/format';
 import { updateStatusBadges } from '../lib/live-dom';
 import { readProps } from '../lib/props';
+import { showProgress, type ProgressMap } from '../lib/progress';
 import { TaskTimeline, type TimelineBar } from '../lib/tasks';
 import { TERMINAL_STATUSES, type Execution, type FluxEvent } from '../lib/types';
 import { LiveStream } from '../live/stream';
@@ -27,6 +28,8 @@ export interface ExecutionPageProps {
   status: string;
   /** The log shows the latest this many rows (LOG_ROWS); absent: no limit. */
   logRows?: number;
+  /** The last progress() value of each task (by task id). */
+  progress?: ProgressMap;
 }
 
 export function executionPage(root: HTMLElement): void {
@@ -98,6 +101,7 @@ export function executionPage(root: HTMLElement): void {
       status = execution.status;
       if (execution.finished_at) finishedAt = parseTime(execution.finished_at);
       updateStatusBadges(document, execution);
+      if (execution.progress) showProgress(root, execution.progress as ProgressMap);
       if (changed) {
         refreshSummary();
         renderTimeline();

@@ -41,6 +41,10 @@ export interface paths {
      */
     post: operations["executions_inbox_api_reject"];
   };
+  "/api/events/{name}": {
+    /** Send an event to every execution waiting for it */
+    post: operations["executions_events_api_send"];
+  };
   "/api/executions/": {
     /** List executions, newest first */
     get: operations["executions_api_list_executions"];
@@ -64,6 +68,10 @@ export interface paths {
      * last one you have; ``next`` is the cursor of the following page.
      */
     get: operations["executions_api_list_events"];
+  };
+  "/api/executions/{execution_id}/events/{name}": {
+    /** Send an event to one execution */
+    post: operations["executions_events_api_send_to"];
   };
   "/api/executions/{execution_id}/rerun": {
     /**
@@ -467,6 +475,19 @@ export interface components {
        */
       status?: number | null;
     };
+    /** ChildSummary */
+    ChildSummary: {
+      /** Created At */
+      created_at: string | null;
+      /** Finished At */
+      finished_at: string | null;
+      /** Id */
+      id: string;
+      /** Status */
+      status: string;
+      /** Workflow */
+      workflow: string;
+    };
     /** DecisionIn */
     DecisionIn: {
       /** Comment */
@@ -476,6 +497,19 @@ export interface components {
        * @description What the pause returns (JSON, its schema's shape).
        */
       input?: unknown;
+    };
+    /** Delivery */
+    Delivery: {
+      /**
+       * Delivered
+       * @description The executions that got the event.
+       */
+      delivered: string[];
+      /**
+       * Kept
+       * @description Nobody waited: kept for a later wait.
+       */
+      kept: boolean;
     };
     /** EdgeRef */
     EdgeRef: {
@@ -518,6 +552,14 @@ export interface components {
       /** Value */
       value?: unknown;
     };
+    /** EventBody */
+    EventBody: {
+      /**
+       * Payload
+       * @description Any JSON value; a waiter's match compares fields of an object payload.
+       */
+      payload?: unknown;
+    };
     /** EventParams */
     EventParams: {
       /**
@@ -537,10 +579,26 @@ export interface components {
       /** Cancel Requested */
       cancel_requested: boolean;
       /**
+       * Continued As
+       * @description The execution that continues this one (continue_as_new).
+       */
+      continued_as: string | null;
+      /**
+       * Continued From
+       * @description The execution this one continues (continue_as_new).
+       */
+      continued_from: string | null;
+      /**
        * Created At
        * Format: date-time
        */
       created_at: string;
+      /**
+       * Deadline
+       * Format: date-time
+       * @description When the whole run times out.
+       */
+      deadline: string | null;
       /** Durable */
       durable: boolean;
       /**
@@ -575,6 +633,11 @@ export interface components {
        */
       output: unknown;
       /**
+       * Parent Execution Id
+       * @description The execution whose call() started this one.
+       */
+      parent_execution_id: string | null;
+      /**
        * Parent Id
        * @description The execution this one re-runs.
        */
@@ -585,6 +648,13 @@ export interface components {
        * @default 0
        */
       priority?: number;
+      /**
+       * Progress
+       * @description The last progress() value of each task, by task id: {name, value, time}.
+       */
+      progress: {
+        [key: string]: unknown;
+      };
       /** Recover On Worker Loss */
       recover_on_worker_loss: boolean;
       /** Recovery Attempts */
@@ -618,6 +688,164 @@ export interface components {
         [key: string]: string;
       };
       /**
+       * Waiting For
+       * @description What a suspended run waits for: items of kind pause, sleep, child or event (docs/workflows.md).
+       */
+      waiting_for: unknown[] | null;
+      /**
+       * Waiting Reason
+       * @description Why a queued run has not started (a concurrency slot).
+       */
+      waiting_reason?: string | null;
+      /**
+       * Wake At
+       * Format: date-time
+       * @description When a sleeping execution wakes.
+       */
+      wake_at: string | null;
+      /**
+       * Worker
+       * @description The worker running it (host:pid).
+       */
+      worker: string | null;
+      /** Workflow */
+      workflow: string;
+      /**
+       * Workflow Version
+       * @description Short sha of the workflow's source it started with.
+       */
+      workflow_version?: string | null;
+      [key: string]: unknown;
+    };
+    /** ExecutionDetail */
+    ExecutionDetail: {
+      /**
+       * Actor
+       * @description Who started it (a username).
+       */
+      actor: string | null;
+      /** Cancel Requested */
+      cancel_requested: boolean;
+      /**
+       * Children
+       * @description The executions this one's call()s started (the first 200; ?parent= lists them all).
+       */
+      children?: components["schemas"]["ChildSummary"][];
+      /**
+       * Continued As
+       * @description The execution that continues this one (continue_as_new).
+       */
+      continued_as: string | null;
+      /**
+       * Continued From
+       * @description The execution this one continues (continue_as_new).
+       */
+      continued_from: string | null;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /**
+       * Deadline
+       * Format: date-time
+       * @description When the whole run times out.
+       */
+      deadline: string | null;
+      /** Durable */
+      durable: boolean;
+      /**
+       * Error
+       * @description Why it failed: {type, message, ...}, or null.
+       */
+      error: components["schemas"]["Failure"] | null;
+      /**
+       * Finished At
+       * Format: date-time
+       */
+      finished_at: string | null;
+      /** Id */
+      id: string;
+      /**
+       * Idempotency Key
+       * @description A repeated start with this key returns this execution.
+       */
+      idempotency_key?: string | null;
+      /**
+       * Input
+       * @description The workflow's input (encoded JSON).
+       */
+      input: unknown;
+      /** Last Seq */
+      last_seq: number;
+      /** Max Recovery Attempts */
+      max_recovery_attempts: number;
+      /**
+       * Output
+       * @description The workflow's result once completed (encoded JSON).
+       */
+      output: unknown;
+      /**
+       * Parent Execution Id
+       * @description The execution whose call() started this one.
+       */
+      parent_execution_id: string | null;
+      /**
+       * Parent Id
+       * @description The execution this one re-runs.
+       */
+      parent_id: string | null;
+      /**
+       * Priority
+       * @description Higher runs first.
+       * @default 0
+       */
+      priority?: number;
+      /**
+       * Progress
+       * @description The last progress() value of each task, by task id: {name, value, time}.
+       */
+      progress: {
+        [key: string]: unknown;
+      };
+      /** Recover On Worker Loss */
+      recover_on_worker_loss: boolean;
+      /** Recovery Attempts */
+      recovery_attempts: number;
+      /**
+       * Schedule
+       * @description The schedule that started it.
+       */
+      schedule?: string | null;
+      /**
+       * Scheduled For
+       * Format: date-time
+       * @description The fire time it ran for.
+       */
+      scheduled_for?: string | null;
+      /**
+       * Started At
+       * Format: date-time
+       */
+      started_at: string | null;
+      /**
+       * Status
+       * @description created, queued, running, paused, sleeping, interrupted, completed, failed, cancelling or cancelled
+       */
+      status: string;
+      /**
+       * Tags
+       * @description Business data to search by.
+       */
+      tags?: {
+        [key: string]: string;
+      };
+      /**
+       * Waiting For
+       * @description What a suspended run waits for: items of kind pause, sleep, child or event (docs/workflows.md).
+       */
+      waiting_for: unknown[] | null;
+      /**
        * Waiting Reason
        * @description Why a queued run has not started (a concurrency slot).
        */
@@ -644,6 +872,11 @@ export interface components {
     };
     /** ExecutionFilters */
     ExecutionFilters: {
+      /**
+       * Parent
+       * @description Only the children a call() of this execution started.
+       */
+      parent?: string | null;
       /**
        * Since
        * @description Created at or after (ISO 8601; without an offset: UTC).
@@ -1808,6 +2041,69 @@ export interface operations {
       };
     };
   };
+  /** Send an event to every execution waiting for it */
+  executions_events_api_send: {
+    parameters: {
+      path: {
+        name: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["EventBody"] | null;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Delivery"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request Entity Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   /** List executions, newest first */
   executions_api_list_executions: {
     parameters: {
@@ -1821,6 +2117,8 @@ export interface operations {
         until?: string | null;
         /** @description KEY:VALUE; repeat for all of several. */
         tag?: string[];
+        /** @description Only the children a call() of this execution started. */
+        parent?: string | null;
         limit?: number;
         cursor?: string | null;
       };
@@ -1875,7 +2173,7 @@ export interface operations {
       /** @description OK */
       200: {
         content: {
-          "application/json": components["schemas"]["Execution"];
+          "application/json": components["schemas"]["ExecutionDetail"];
         };
       };
       /** @description Bad Request */
@@ -2018,6 +2316,70 @@ export interface operations {
       };
       /** @description Not Found */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Send an event to one execution */
+  executions_events_api_send_to: {
+    parameters: {
+      path: {
+        execution_id: string;
+        name: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["EventBody"] | null;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Delivery"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request Entity Too Large */
+      413: {
         content: {
           "application/json": components["schemas"]["Error"];
         };

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -177,3 +177,68 @@ class StoreContract:
         assert store.cache_get("nothing_abc") is None
         store.cache_put("double_abc", 2)  # replaced
         assert store.cache_get("double_abc") == 2
+
+    # composition: children, events from the world, progress --------------------------
+    def test_children_are_the_executions_a_parent_started(self, store):
+        store.create(new_record("parent"))
+        store.create(new_record("kid-1", parent_execution_id="parent"))
+        store.create(new_record("kid-2", parent_execution_id="parent"))
+        store.create(new_record("other"))
+        assert sorted(r.id for r in store.children("parent")) == ["kid-1", "kid-2"]
+        assert store.get("kid-1").parent_execution_id == "parent"
+        assert store.children("other") == []
+
+    def test_projection_fields_of_composition_round_trip(self, store):
+        rec = new_record(continued_from="before")
+        store.create(rec)
+        lease, rec = store.claim("exec-1", "w", 30)
+        e = ExecutionEvent(T.WORKFLOW_SLEEPING, "wf", "exec-1",
+                           {"wake_at": None, "waiting_for": [{"kind": "event", "name": "x",
+                                                              "match": {"a": 1}}]},
+                           datetime.now(UTC), 1, "exec-1")
+        apply(rec, e)
+        rec.deadline = datetime(2030, 1, 1, tzinfo=UTC)
+        store.append(lease, [e], rec)
+        got = store.get("exec-1")
+        assert got.waiting_for == [{"kind": "event", "name": "x", "match": {"a": 1}}]
+        assert got.deadline == datetime(2030, 1, 1, tzinfo=UTC)
+        assert got.continued_from == "before"
+
+    def test_an_event_reaches_an_open_waiter_once_and_only_if_its_match_holds(self, store):
+        store.create(new_record("a"))
+        store.create(new_record("b"))
+        assert store.wait_event("a", "w1", "paid", {"order": 1}) == (False, None)
+        assert store.wait_event("b", "w1", "paid", {"order": 2}) == (False, None)
+        assert store.send_event("paid", {"order": 2, "sum": 5}) == (["b"], False)
+        assert store.wait_event("b", "w1", "paid", {"order": 2}) == (True,
+                                                                      {"order": 2, "sum": 5})
+        # b was delivered already: the same payload again is kept, not delivered twice
+        assert store.send_event("paid", {"order": 2}) == ([], True)
+        assert store.send_event("paid", {"order": 1}, execution_id="b") == ([], True)
+        assert store.send_event("paid", {"order": 1}, execution_id="a") == (["a"], False)
+
+    def test_a_kept_event_is_taken_by_the_first_matching_wait_until_it_expires(self, store):
+        store.create(new_record("a"))
+        now = datetime.now(UTC)
+        store.send_event("paid", {"order": 1}, keep_until=now + timedelta(hours=1), now=now)
+        store.send_event("paid", {"order": 2}, keep_until=now - timedelta(seconds=1), now=now)
+        assert store.wait_event("a", "w2", "paid", {"order": 2}) == (False, None)
+        assert store.wait_event("a", "w1", "paid", {"order": 1}) == (True, {"order": 1})
+        assert store.drop_expired_events(now) == 1
+
+    def test_a_closed_wait_gets_nothing_but_a_delivery_before_the_close_wins(self, store):
+        store.create(new_record("a"))
+        store.wait_event("a", "w1", "x", None)
+        store.wait_event("a", "w2", "y", None)
+        assert store.send_event("y", 7) == (["a"], False)
+        assert store.close_wait("a", "w1") == (False, None)
+        assert store.close_wait("a", "w2") == (True, 7)
+        assert store.send_event("x", 1) == ([], True)
+        store.forget_waits("a")
+        assert store.close_wait("a", "w2") == (False, None)
+
+    def test_progress_is_kept_per_execution(self, store):
+        store.create(new_record())
+        store.set_progress("exec-1", {"t1": {"name": "t", "value": {"processed": 3}}})
+        assert store.get("exec-1").progress == {"t1": {"name": "t",
+                                                       "value": {"processed": 3}}}

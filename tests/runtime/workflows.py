@@ -86,3 +86,70 @@ async def rt_leaves_a_task_behind(ctx: ExecutionContext):
 
     asyncio.get_running_loop().create_task(forever())  # never awaited
     return "done"
+
+
+# composition (issue 15) ------------------------------------------------------------------
+
+from flux import call, continue_as_new  # noqa: E402
+from flux.tasks import progress, wait_for_event  # noqa: E402
+
+
+@task
+async def one_step(x: int) -> int:
+    return x + 1
+
+
+@workflow.with_options(name="rt_child")
+async def rt_child(ctx: ExecutionContext[int]):
+    return await one_step(ctx.input)
+
+
+@workflow.with_options(name="rt_failing_child")
+async def rt_failing_child(ctx: ExecutionContext):
+    raise ValueError("the child broke")
+
+
+@workflow.with_options(name="rt_fanout")
+async def rt_fanout(ctx: ExecutionContext[int]):
+    """Fan out ``ctx.input`` children through call(); their outputs' sum."""
+    return sum(await call.map(rt_child, range(ctx.input)))
+
+
+@workflow.with_options(name="rt_call_one")
+async def rt_call_one(ctx: ExecutionContext):
+    try:
+        return await call(ctx.input["workflow"], ctx.input.get("input"))
+    except Exception as exc:
+        return f"caught {type(exc).__name__}: {exc}"
+
+
+@workflow.with_options(name="rt_waiter")
+async def rt_waiter(ctx: ExecutionContext[dict]):
+    payload = await wait_for_event("payment", match={"order": ctx.input["order"]},
+                                   timeout=ctx.input.get("timeout"))
+    return {"order": ctx.input["order"], "payload": payload}
+
+
+@workflow.with_options(name="rt_deadline", timeout=60)
+async def rt_deadline(ctx: ExecutionContext):
+    await pause("forever")
+
+
+@task
+async def crunch(n: int) -> int:
+    for i in range(n):
+        await progress({"processed": i + 1, "total": n})
+    return n
+
+
+@workflow.with_options(name="rt_progress")
+async def rt_progress(ctx: ExecutionContext[int]):
+    return await crunch(ctx.input)
+
+
+@workflow.with_options(name="rt_loop")
+async def rt_loop(ctx: ExecutionContext[int]):
+    await one_step(ctx.input)
+    if ctx.input < 3:
+        return continue_as_new(ctx.input + 1)
+    return ctx.input

@@ -33,7 +33,7 @@ REQUEST_ERRORS = (CliError, ApprovalError, ExecutionNotFoundError, InvalidInputE
 class Command(BaseCommand):
     help = ("Run and operate flux workflows: run, runs (list, status, logs, resume, cancel, "
             "retry, rerun), workflows list, schedules, worker, workers, up, demo, token, "
-            "secret.")
+            "secret, events send.")
     # Verbs that start things (worker, up, demo) run the system checks themselves.
     requires_system_checks: list[str] = []
 
@@ -45,7 +45,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         verb = " ".join(v for v in (options.get("verb"), options.get("runs_verb"),
                                      options.get("workflows_verb"),
-                                     options.get("schedules_verb")) if v)
+                                     options.get("schedules_verb"),
+                                     options.get("events_verb")) if v)
         try:
             code = options["handler"](self, options)
         except REQUEST_ERRORS as exc:
