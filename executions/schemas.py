@@ -151,8 +151,35 @@ _ExecutionFields = create_model(
     **{name: _record_field(name) for name in flux_store.PUBLIC_FIELDS})
 
 
+class Waiting(Schema):
+    """One thing a suspended execution waits for (``waiting_for``; docs/workflows.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = Field(description="pause, sleep, child or event")
+    name: str | None = Field(None, description="The pause's or the event's name.")
+    title: str | None = Field(None, description="The pause's title.")
+    task_id: str | None = Field(None, description="The pause's task id.")
+    until: str | None = Field(None, description="When a sleep ends, or an event wait times "
+                                                "out.", json_schema_extra={"format": "date-time"})
+    match: dict[str, Any] | None = Field(
+        None, description="The fields an event's payload must hold (any JSON values).")
+    execution_id: str | None = Field(None, description="The child execution's id.")
+    workflow: str | None = Field(None, description="The child's workflow.")
+    status: str | None = Field(None, description="The child's status.")
+
+
+class TaskProgress(Schema):
+    name: str = Field(description="The task's name.")
+    value: Any = Field(description="The last value it passed to progress().")
+    time: str = Field(json_schema_extra={"format": "date-time"})
+
+
 class Execution(_ExecutionFields):
     model_config = ConfigDict(extra="allow")
+
+    waiting_for: list[Waiting] | None = Field(description=_DESCRIPTIONS["waiting_for"])
+    progress: dict[str, TaskProgress] = Field(description=_DESCRIPTIONS["progress"])
 
     error: Annotated[Any, Documented(Failure | None)] = Field(
         description=_DESCRIPTIONS["error"])

@@ -653,7 +653,7 @@ export interface components {
        * @description The last progress() value of each task, by task id: {name, value, time}.
        */
       progress: {
-        [key: string]: unknown;
+        [key: string]: components["schemas"]["TaskProgress"];
       };
       /** Recover On Worker Loss */
       recover_on_worker_loss: boolean;
@@ -691,7 +691,7 @@ export interface components {
        * Waiting For
        * @description What a suspended run waits for: items of kind pause, sleep, child or event (docs/workflows.md).
        */
-      waiting_for: unknown[] | null;
+      waiting_for: components["schemas"]["Waiting"][] | null;
       /**
        * Waiting Reason
        * @description Why a queued run has not started (a concurrency slot).
@@ -806,7 +806,7 @@ export interface components {
        * @description The last progress() value of each task, by task id: {name, value, time}.
        */
       progress: {
-        [key: string]: unknown;
+        [key: string]: components["schemas"]["TaskProgress"];
       };
       /** Recover On Worker Loss */
       recover_on_worker_loss: boolean;
@@ -844,7 +844,7 @@ export interface components {
        * Waiting For
        * @description What a suspended run waits for: items of kind pause, sleep, child or event (docs/workflows.md).
        */
-      waiting_for: unknown[] | null;
+      waiting_for: components["schemas"]["Waiting"][] | null;
       /**
        * Waiting Reason
        * @description Why a queued run has not started (a concurrency slot).
@@ -1558,6 +1558,24 @@ export interface components {
       /** Required */
       required: boolean;
     };
+    /** TaskProgress */
+    TaskProgress: {
+      /**
+       * Name
+       * @description The task's name.
+       */
+      name: string;
+      /**
+       * Time
+       * Format: date-time
+       */
+      time: string;
+      /**
+       * Value
+       * @description The last value it passed to progress().
+       */
+      value: unknown;
+    };
     /** TokenCreate */
     TokenCreate: {
       /** Expires In Days */
@@ -1647,6 +1665,61 @@ export interface components {
       nodes: number;
       /** Version */
       version: number;
+    };
+    /**
+     * Waiting
+     * @description One thing a suspended execution waits for (``waiting_for``; docs/workflows.md).
+     */
+    Waiting: {
+      /**
+       * Execution Id
+       * @description The child execution's id.
+       */
+      execution_id?: string | null;
+      /**
+       * Kind
+       * @description pause, sleep, child or event
+       */
+      kind: string;
+      /**
+       * Match
+       * @description The fields an event's payload must hold (any JSON values).
+       */
+      match?: {
+        [key: string]: unknown;
+      } | null;
+      /**
+       * Name
+       * @description The pause's or the event's name.
+       */
+      name?: string | null;
+      /**
+       * Status
+       * @description The child's status.
+       */
+      status?: string | null;
+      /**
+       * Task Id
+       * @description The pause's task id.
+       */
+      task_id?: string | null;
+      /**
+       * Title
+       * @description The pause's title.
+       */
+      title?: string | null;
+      /**
+       * Until
+       * Format: date-time
+       * @description When a sleep ends, or an event wait times out.
+       */
+      until?: string | null;
+      /**
+       * Workflow
+       * @description The child's workflow.
+       */
+      workflow?: string | null;
+      [key: string]: unknown;
     };
     /** WorkflowDetail */
     WorkflowDetail: {

@@ -12,7 +12,8 @@ from fluxweb.api import api
 
 #: Properties that hold any JSON by design (a workflow's input and output, an event's
 #: value, a pause's schema and default, a task parameter's default, 422 details).
-ANY_JSON = {"input", "output", "value", "schema", "default", "input_schema", "errors"}
+ANY_JSON = {"input", "output", "value", "schema", "default", "input_schema", "errors",
+            "payload", "match"}
 
 
 @pytest.fixture(scope="module")
