@@ -49,9 +49,9 @@ async def parallel(*calls: Any, max_concurrent: int | None = None,
     if not raise_on_error:
         calls = tuple(_none_on_failure(c) for c in calls)
     futures = [asyncio.ensure_future(c) for c in calls]
-    stopped: set[asyncio.Future] = set()
+    stopped: set[asyncio.Future[Any]] = set()
     try:
-        pending: set[asyncio.Future] = set(futures)
+        pending: set[asyncio.Future[Any]] = set(futures)
         while pending:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
             if pending and not all(_waits_only(f.exception()) for f in done
@@ -78,7 +78,7 @@ async def _none_on_failure(call: Any) -> Any:
         return None
 
 
-async def _stop(pending: set[asyncio.Future]) -> set[asyncio.Future]:
+async def _stop(pending: set[asyncio.Future[Any]]) -> set[asyncio.Future[Any]]:
     """A sibling failed or paused: let the others run a few turns, then cancel the rest."""
     for _ in range(DRAIN_TURNS):
         await asyncio.sleep(0)
@@ -91,7 +91,7 @@ async def _stop(pending: set[asyncio.Future]) -> set[asyncio.Future]:
     return stopped
 
 
-def _settled(futures: list[asyncio.Future], stopped: set[asyncio.Future] = frozenset()
+def _settled(futures: list[asyncio.Future[Any]], stopped: set[asyncio.Future[Any]] = frozenset()
              ) -> list[Any]:
     results: list[Any] = []
     error: BaseException | None = None

@@ -66,13 +66,13 @@ class _CallFunction:
 call = _CallFunction()
 
 
-def _payload(args: tuple) -> Any:
+def _payload(args: tuple[Any, ...]) -> Any:
     if not args:
         return None
     return args[0] if len(args) == 1 else list(args)
 
 
-async def _call(workflow: Workflow | str, args: tuple, mode: str) -> Any:
+async def _call(workflow: Workflow | str, args: tuple[Any, ...], mode: str) -> Any:
     from flux.workflowdef import Workflow
 
     name = workflow.name if isinstance(workflow, Workflow) else str(workflow)
@@ -124,7 +124,7 @@ async def _call(workflow: Workflow | str, args: tuple, mode: str) -> Any:
 
 
 def _start(run: Run, workflow: Workflow | str, name: str, payload: Any, kid: str,
-           task_name: str, call_id: str, parent: str | None, value: dict) -> None:
+           task_name: str, call_id: str, parent: str | None, value: dict[str, Any]) -> None:
     from flux.workflowdef import Workflow
 
     engine = run.engine

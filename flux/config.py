@@ -34,7 +34,7 @@ def configure(
     *,
     store: Any = None,
     secrets: Any = None,
-    home: str | os.PathLike | None = None,
+    home: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> None:
     """Set engine-wide options for this process.

@@ -103,7 +103,7 @@ class ExecutionContext(Generic[TInput]):  # noqa: UP046 - docs spell it Executio
         return resolve(self._record.output, self._output_storage)
 
     @property
-    def error(self) -> dict | None:
+    def error(self) -> dict[str, Any] | None:
         """The failure, as recorded (type, message, cause chain), when failed."""
         return self._record.error
 

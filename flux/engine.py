@@ -118,7 +118,7 @@ class Engine:
     # creating ---------------------------------------------------------------
     def create(self, workflow: Workflow, input: Any = None, *, execution_id: str | None = None,
                status: str = Status.CREATED, actor: str | None = None,
-               parent_id: str | None = None, meta: dict | None = None,
+               parent_id: str | None = None, meta: dict[str, Any] | None = None,
                parent_execution_id: str | None = None,
                continued_from: str | None = None) -> ExecutionRecord:
         """Store a new execution of ``workflow`` (validated, encoded input)."""
@@ -132,7 +132,7 @@ class Engine:
     def record_for(self, workflow: Workflow, input: Any = None, *,
                    execution_id: str | None = None, status: str = Status.CREATED,
                    actor: str | None = None, parent_id: str | None = None,
-                   meta: dict | None = None, parent_execution_id: str | None = None,
+                   meta: dict[str, Any] | None = None, parent_execution_id: str | None = None,
                    continued_from: str | None = None) -> ExecutionRecord:
         """A new execution's record, not stored yet (the input validated and encoded)."""
         workflow.validate_input(input)
@@ -154,7 +154,7 @@ class Engine:
         )
 
     async def start(self, workflow: Workflow, input: Any = None, **kwargs: Any
-                    ) -> ExecutionContext:
+                    ) -> ExecutionContext[Any]:
         record = self.create(workflow, input, **kwargs)
         return await self.run(record.id, workflow=workflow)
 
@@ -171,7 +171,7 @@ class Engine:
             raise WorkflowNotFoundError(name)
         return found
 
-    def context(self, execution_id: str, workflow: Workflow | None = None) -> ExecutionContext:
+    def context(self, execution_id: str, workflow: Workflow | None = None) -> ExecutionContext[Any]:
         """The execution as it is stored now."""
         record = self.store.get(execution_id)
         storage = workflow.output_storage if workflow else None
@@ -207,7 +207,7 @@ class Engine:
     # running --------------------------------------------------------------------
     async def run(self, execution_id: str, *, workflow: Workflow | None = None,
                   actor: str | None = None, only_runnable: bool = False
-                  ) -> ExecutionContext:
+                  ) -> ExecutionContext[Any]:
         """Run an execution until it finishes, pauses or sleeps; return its context.
 
         A paused one continues past its (first) pending pause with no input; a
@@ -225,7 +225,7 @@ class Engine:
 
     async def _run_one(self, execution_id: str, *, workflow: Workflow | None = None,
                        actor: str | None = None, only_runnable: bool = False
-                       ) -> ExecutionContext:
+                       ) -> ExecutionContext[Any]:
         claimed = self._claim(execution_id)
         if claimed is None:
             rec = self.store.get(execution_id)
@@ -309,7 +309,7 @@ class Engine:
         run.flush()
         return True
 
-    async def _execute(self, run: Run, wf: Workflow, ctx: ExecutionContext) -> None:
+    async def _execute(self, run: Run, wf: Workflow, ctx: ExecutionContext[Any]) -> None:
         loop = asyncio.get_running_loop()
         cv = contextvars.copy_context()
         cv.run(current_run.set, run)

@@ -223,7 +223,7 @@ class ExecutionSuspended(BaseException):  # noqa: N818 - a signal, not an error
     """Unwinds a run that paused or went to sleep. Never seen by user code."""
 
     def __init__(self, reason: str, wake_at: float | None = None,
-                 waiting: list[dict] | None = None) -> None:
+                 waiting: list[dict[str, Any]] | None = None) -> None:
         #: "paused", "sleeping" or "waiting" (for children or events: see ``waiting``)
         self.reason = reason
         self.wake_at = wake_at

@@ -238,7 +238,7 @@ class Graph:
             incoming[e.target].append(e)
         outputs: dict[str, Any] = {}
         state: dict[str, str] = {}  # node -> "running" | "done" | "skipped" | "stopped"
-        running: dict[asyncio.Future, str] = {}
+        running: dict[asyncio.Future[Any], str] = {}
         error: BaseException | None = None
         suspended: ExecutionSuspended | None = None
 

@@ -59,7 +59,7 @@ class LocalFileStorage(OutputStorage):
     not point it at a folder others can write to.
     """
 
-    def __init__(self, path: str | os.PathLike, name: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], name: str | None = None) -> None:
         self.path = Path(path)
         self.name = name or f"file:{self.path}"
         super().__init__()

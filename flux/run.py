@@ -75,7 +75,7 @@ class Run:
         #: While True, emit() leaves events in the buffer for the caller's flush (events
         #: that must be committed together, outside the event loop too).
         self.holding = False
-        self.main: asyncio.Task | None = None
+        self.main: asyncio.Task[Any] | None = None
         self.workflow: Workflow | None = None
         self.suspend_sleeps_after = engine.suspend_sleeps_after
         #: Children's records as this run last read them (``call``), and the ones it started.
@@ -86,7 +86,7 @@ class Run:
         #: Children asked for and not created yet (see Engine.start_child).
         self.pending_children: list[ExecutionRecord] = []
         #: The last progress() value of each task, and when it was last saved.
-        self.progress: dict[str, dict] = dict(record.progress or {})
+        self.progress: dict[str, dict[str, Any]] = dict(record.progress or {})
         self._progress_dirty = False
         self._progress_saved = 0.0
         self._progress_handle: asyncio.TimerHandle | None = None

@@ -35,7 +35,7 @@ from flux.errors import SerializationError
 
 TAG = "$t"
 #: Looks a secret up by name when a recorded value held one (set by the engine).
-SECRET_RESOLVER: contextvars.ContextVar = contextvars.ContextVar("flux_secrets", default=None)
+SECRET_RESOLVER: contextvars.ContextVar[Any] = contextvars.ContextVar("flux_secrets", default=None)
 _PLAIN = (str, int, bool, type(None))
 
 
@@ -335,7 +335,7 @@ _ERROR_ATTRS = ("timeout", "attempts", "delay", "backoff", "pause_name", "commen
                 "task_id", "task_name", "name", "type")
 
 
-def encode_error(exc: BaseException, *, with_traceback: bool = True, _depth: int = 0) -> dict:
+def encode_error(exc: BaseException, *, with_traceback: bool = True, _depth: int = 0) -> dict[str, Any]:
     """Serialize an exception with its message, class and whole cause chain."""
     data: dict[str, Any] = {
         "type": type(exc).__name__,

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from flux.clock import clock
 from flux.domain.events import ExecutionEvent, ExecutionEventType
@@ -122,7 +123,7 @@ def _dumps(value) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _to_row(rec: ExecutionRecord) -> tuple:
+def _to_row(rec: ExecutionRecord) -> tuple[Any, ...]:
     out = []
     for name in _COLUMNS:
         v = getattr(rec, name)
@@ -155,7 +156,7 @@ def _from_row(row: sqlite3.Row) -> ExecutionRecord:
 class SQLiteStore(Store):
     """Executions in one SQLite file, safe across threads and processes."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -357,7 +358,7 @@ class SQLiteStore(Store):
             sql = ("SELECT w.execution_id, w.wait_id, w.match FROM event_waits w JOIN "
                    "executions e ON e.id = w.execution_id WHERE w.name=? AND w.delivered=0 "
                    "AND w.closed=0 AND e.status NOT IN (?,?,?)")
-            args: list = [name, *sorted(Status.FINISHED)]
+            args: list[Any] = [name, *sorted(Status.FINISHED)]
             if execution_id is not None:
                 sql += " AND w.execution_id=?"
                 args.append(execution_id)

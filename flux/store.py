@@ -29,6 +29,7 @@ Stores are synchronous and fast (a commit); the engine calls them inline.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import threading
 import time
@@ -36,7 +37,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, get_type_hints
+from typing import Any, cast, get_type_hints
 
 from flux import projection
 from flux.clock import clock
@@ -63,7 +64,7 @@ class ExecutionRecord:
     input: Any = None
     status: str = Status.CREATED
     output: Any = None
-    error: dict | None = None
+    error: dict[str, Any] | None = None
     created_at: datetime = field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -81,18 +82,18 @@ class ExecutionRecord:
     wake_at: datetime | None = None
     worker: str | None = None
     actor: str | None = None
-    meta: dict = field(default_factory=dict, metadata=BOOKKEEPING)
+    meta: dict[str, Any] = field(default_factory=dict, metadata=BOOKKEEPING)
     #: The execution whose ``call`` started this one.
     parent_execution_id: str | None = None
     #: The execution this one continues (``continue_as_new``), and the one continuing it.
     continued_from: str | None = None
     continued_as: str | None = None
     #: What a suspended execution waits for (pauses, a sleep, children, events).
-    waiting_for: list | None = None
+    waiting_for: list[Any] | None = None
     #: When the whole run times out (``workflow.with_options(timeout=...)``).
     deadline: datetime | None = None
     #: The last ``progress()`` value of each task: {task id: {"name", "value", "time"}}.
-    progress: dict = field(default_factory=dict)
+    progress: dict[str, Any] = field(default_factory=dict)
 
     def lease_is_live(self, now: float | None = None) -> bool:
         now = time.time() if now is None else now
@@ -207,10 +208,10 @@ class Store(ABC):
 
     @abstractmethod
     def list(self, *, status: str | None = None, workflow: str | None = None,
-             limit: int = 100) -> list[ExecutionRecord]:
+             limit: int = 100) -> builtins.list[ExecutionRecord]:
         """Recent executions, newest first."""
 
-    def expired(self, now: float | None = None, limit: int = 100) -> list[ExecutionRecord]:
+    def expired(self, now: float | None = None, limit: int = 100) -> builtins.list[ExecutionRecord]:
         """Running executions whose lease expired (their worker is gone)."""
         now = time.time() if now is None else now
         return [r for r in self.list(status=Status.RUNNING, limit=10_000)
@@ -233,7 +234,7 @@ class Store(ABC):
                 pass
 
     # composition: children, events, progress ------------------------------------------
-    def children(self, execution_id: str) -> list[ExecutionRecord]:
+    def children(self, execution_id: str) -> builtins.list[ExecutionRecord]:
         """The executions whose ``parent_execution_id`` is ``execution_id``."""
         return [r for r in self.list(limit=1_000_000)
                 if r.parent_execution_id == execution_id]
@@ -242,9 +243,9 @@ class Store(ABC):
         book = self.__dict__.get("_event_book")
         if book is None:
             book = self.__dict__.setdefault("_event_book", _EventBook())
-        return book
+        return cast(_EventBook, book)
 
-    def wait_event(self, execution_id: str, wait_id: str, name: str, match: dict | None,
+    def wait_event(self, execution_id: str, wait_id: str, name: str, match: dict[str, Any] | None,
                    expires_at: datetime | None = None) -> tuple[bool, Any]:
         """Register a waiter (once per ``wait_id``); ``(True, payload)`` when it has a
         delivery (now or earlier: a kept event that matches is taken for it)."""
@@ -252,7 +253,7 @@ class Store(ABC):
 
     def send_event(self, name: str, payload: Any, *, execution_id: str | None = None,
                    keep_until: datetime | None = None, now: datetime | None = None
-                   ) -> tuple[list[str], bool]:
+                   ) -> tuple[builtins.list[str], bool]:
         """Deliver to every open waiter called ``name`` (of ``execution_id`` only, when
         given) whose match holds; none: keep it until ``keep_until`` for a later wait.
         Returns the executions delivered to, and whether it was kept."""
@@ -272,7 +273,7 @@ class Store(ABC):
         """Forget kept events whose time ran out; how many."""
         return self._events_state().expire(now)
 
-    def set_progress(self, execution_id: str, progress: dict) -> None:
+    def set_progress(self, execution_id: str, progress: dict[str, Any]) -> None:
         """Save the execution's progress values (the whole dict, replacing); ``get``
         returns them in ``progress``."""
         raise NotImplementedError(f"{type(self).__name__} does not keep progress")
@@ -282,7 +283,7 @@ class Store(ABC):
         that used the store and is about to end calls it."""
 
 
-def match_holds(match: dict | None, payload: Any) -> bool:
+def match_holds(match: dict[str, Any] | None, payload: Any) -> bool:
     """Whether ``payload`` has every field of ``match`` with the same value (a payload
     that is not an object, or lacks a field, does not match)."""
     if not match:
@@ -298,11 +299,12 @@ class _EventBook:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         #: (execution id, wait id) -> {"name", "match", "delivered", "payload", "closed"}
-        self.waiters: dict[tuple[str, str], dict] = {}
+        self.waiters: dict[tuple[str, str], dict[str, Any]] = {}
         #: [{"name", "payload", "execution_id", "keep_until"}] in arrival order
-        self.kept: list[dict] = []
+        self.kept: list[dict[str, Any]] = []
 
-    def wait(self, execution_id, wait_id, name, match):
+    def wait(self, execution_id: str, wait_id: str, name: str,
+             match: dict[str, Any] | None) -> tuple[bool, Any]:
         with self.lock:
             w = self.waiters.get((execution_id, wait_id))
             if w is None:
@@ -319,9 +321,10 @@ class _EventBook:
                         break
             return w["delivered"], copy.deepcopy(w["payload"])
 
-    def send(self, store, name, payload, execution_id, keep_until, now):
+    def send(self, store: Store, name: str, payload: Any, execution_id: str | None,
+             keep_until: datetime | None, now: datetime) -> tuple[list[str], bool]:
         with self.lock:
-            delivered = []
+            delivered: list[str] = []
             for (eid, _), w in self.waiters.items():
                 if (w["name"] != name or w["delivered"] or w["closed"]
                         or (execution_id is not None and eid != execution_id)
@@ -335,7 +338,7 @@ class _EventBook:
                                   "execution_id": execution_id, "keep_until": keep_until})
             return delivered, not delivered
 
-    def close(self, execution_id, wait_id):
+    def close(self, execution_id: str, wait_id: str) -> tuple[bool, Any]:
         with self.lock:
             w = self.waiters.get((execution_id, wait_id))
             if w is None:
@@ -344,13 +347,13 @@ class _EventBook:
                 w["closed"] = True
             return w["delivered"], copy.deepcopy(w["payload"])
 
-    def forget(self, execution_id, wait_id):
+    def forget(self, execution_id: str, wait_id: str | None) -> None:
         with self.lock:
             for key in [k for k in self.waiters
                         if k[0] == execution_id and wait_id in (None, k[1])]:
                 del self.waiters[key]
 
-    def expire(self, now):
+    def expire(self, now: datetime) -> int:
         with self.lock:
             before = len(self.kept)
             self.kept = [k for k in self.kept
@@ -400,7 +403,8 @@ class MemoryStore(Store):
             self._get(execution_id)
             return list(self._events[execution_id][after:])
 
-    def claim(self, execution_id, owner, lease_seconds, *, steal_from=None):
+    def claim(self, execution_id: str, owner: str, lease_seconds: float, *,
+              steal_from: str | None = None) -> tuple[Lease, ExecutionRecord] | None:
         with self._lock:
             rec = self._get(execution_id)
             now = time.time()
@@ -418,7 +422,8 @@ class MemoryStore(Store):
             raise LeaseLostError(f"Lease on {lease.execution_id} was taken over")
         return rec
 
-    def append(self, lease, events, record):
+    def append(self, lease: Lease, events: Sequence[ExecutionEvent],
+               record: ExecutionRecord) -> None:
         with self._lock:
             rec = self._check(lease)
             log = self._events[lease.execution_id]
@@ -429,20 +434,20 @@ class MemoryStore(Store):
             log.extend(events)
             _copy_projection(record, rec)
 
-    def renew(self, lease, lease_seconds):
+    def renew(self, lease: Lease, lease_seconds: float) -> ExecutionRecord:
         with self._lock:
             rec = self._check(lease)
             rec.lease_expires = time.time() + lease_seconds
             return copy.deepcopy(rec)
 
-    def release(self, lease):
+    def release(self, lease: Lease) -> None:
         with self._lock:
             rec = self._records.get(lease.execution_id)
             if rec and rec.fence == lease.fence and rec.lease_owner == lease.owner:
                 rec.lease_owner = None
                 rec.lease_expires = None
 
-    def request_cancel(self, execution_id, actor=None):
+    def request_cancel(self, execution_id: str, actor: str | None = None) -> ExecutionRecord:
         with self._lock:
             rec = self._get(execution_id)
             if rec.status not in Status.FINISHED:
@@ -451,16 +456,17 @@ class MemoryStore(Store):
                 rec.status = Status.CANCELLING
             return copy.deepcopy(rec)
 
-    def children(self, execution_id):
+    def children(self, execution_id: str) -> builtins.list[ExecutionRecord]:
         with self._lock:
             return [copy.deepcopy(r) for r in self._records.values()
                     if r.parent_execution_id == execution_id]
 
-    def set_progress(self, execution_id, progress):
+    def set_progress(self, execution_id: str, progress: dict[str, Any]) -> None:
         with self._lock:
             self._get(execution_id).progress = copy.deepcopy(progress)
 
-    def list(self, *, status=None, workflow=None, limit=100):
+    def list(self, *, status: str | None = None, workflow: str | None = None,
+             limit: int = 100) -> builtins.list[ExecutionRecord]:
         with self._lock:
             recs = [r for r in self._records.values()
                     if (status is None or r.status == status)

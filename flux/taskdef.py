@@ -386,7 +386,7 @@ async def _in_thread(func, args, kwargs, timeout, timeout_error) -> Any:
     loop = asyncio.get_running_loop()
     if timeout is None:
         return await loop.run_in_executor(None, functools.partial(func, *args, **kwargs))
-    future: asyncio.Future = loop.create_future()
+    future: asyncio.Future[Any] = loop.create_future()
 
     def target() -> None:
         try:
@@ -407,7 +407,7 @@ async def _in_thread(func, args, kwargs, timeout, timeout_error) -> Any:
         raise
 
 
-def _settle(future: asyncio.Future, result: Any, exc: BaseException | None) -> None:
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
     if future.done():
         return
     if exc is not None:

@@ -50,7 +50,7 @@ async def pause(
     *,
     title: str | None = None,
     description: str | None = None,
-    schema: dict | None = None,
+    schema: dict[str, Any] | None = None,
     approvers: Iterable[str] | None = None,
     groups: Iterable[str] | None = None,
     deadline: timedelta | float | datetime | None = None,

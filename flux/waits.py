@@ -28,7 +28,7 @@ __all__ = ["progress", "send_event", "wait_for_event"]
 
 # events from the world ------------------------------------------------------------------
 
-def check_match(match: Any) -> dict | None:
+def check_match(match: Any) -> dict[str, Any] | None:
     """``match`` as wait_for_event takes it: None, or an object of field -> JSON value."""
     if match is None:
         return None
@@ -61,7 +61,7 @@ def _seconds(value: timedelta | float | int | None) -> float | None:
     return seconds
 
 
-async def wait_for_event(name: str, *, match: dict | None = None,
+async def wait_for_event(name: str, *, match: dict[str, Any] | None = None,
                          timeout: timedelta | float | None = None) -> Any:
     """Wait (holding no worker) for an event called ``name`` whose payload has every
     field of ``match``; return its payload. After ``timeout`` (seconds or a timedelta)

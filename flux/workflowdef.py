@@ -40,7 +40,7 @@ class Workflow:
         recover_on_worker_loss: bool | None = None,
         max_recovery_attempts: int | None = None,
         description: str | None = None,
-        input_schema: dict | None = None,
+        input_schema: dict[str, Any] | None = None,
         schedule: Any = None,
         concurrency: Any = None,
         timeout: timedelta | float | None = None,
@@ -102,7 +102,7 @@ class Workflow:
             return args[0]
         return None
 
-    def input_schema(self) -> dict | None:
+    def input_schema(self) -> dict[str, Any] | None:
         """A JSON schema for the input: the explicit one, or derived from the annotation."""
         if self._input_schema is not None:
             return self._input_schema
@@ -110,7 +110,7 @@ class Workflow:
             self._derived_schema = self._derive_schema()
         return self._derived_schema
 
-    def _derive_schema(self) -> dict | None:
+    def _derive_schema(self) -> dict[str, Any] | None:
         kind = self.input_type
         if kind is None or kind is Any:
             return None
@@ -148,7 +148,7 @@ class Workflow:
         return Engine(store, **kwargs)
 
     async def run(self, input: Any = None, *, execution_id: str | None = None,
-                  store: Store | None = None, actor: str | None = None) -> ExecutionContext:
+                  store: Store | None = None, actor: str | None = None) -> ExecutionContext[Any]:
         """Start a new execution with ``input``, or continue ``execution_id``.
 
         Continuing a paused execution passes its pause (input None); a failed
@@ -162,7 +162,7 @@ class Workflow:
 
     async def resume(self, execution_id: str, input: Any = None, *, pause: str | None = None,
                      store: Store | None = None, actor: str | None = None,
-                     comment: str | None = None) -> ExecutionContext:
+                     comment: str | None = None) -> ExecutionContext[Any]:
         """Answer the pending pause with ``input`` and continue the execution."""
         engine = self._engine(store)
         engine.request_resume(execution_id, input, pause=pause, actor=actor, comment=comment)
@@ -170,7 +170,7 @@ class Workflow:
 
     async def reject(self, execution_id: str, *, pause: str | None = None,
                      comment: str | None = None, store: Store | None = None,
-                     actor: str | None = None) -> ExecutionContext:
+                     actor: str | None = None) -> ExecutionContext[Any]:
         """Reject the pending pause: ``await pause(...)`` raises RejectedError."""
         engine = self._engine(store)
         engine.request_resume(execution_id, None, pause=pause, approved=False, actor=actor,
@@ -182,16 +182,16 @@ class Workflow:
         """Cancel an execution (a running one stops within about a second)."""
         return self._engine(store).cancel(execution_id, actor=actor)
 
-    def get(self, execution_id: str, *, store: Store | None = None) -> ExecutionContext:
+    def get(self, execution_id: str, *, store: Store | None = None) -> ExecutionContext[Any]:
         """The execution as stored now."""
         return self._engine(store).context(execution_id, self)
 
-    def run_sync(self, input: Any = None, **kwargs: Any) -> ExecutionContext:
+    def run_sync(self, input: Any = None, **kwargs: Any) -> ExecutionContext[Any]:
         """``run`` for plain scripts (no event loop needed)."""
         return asyncio.run(self.run(input, **kwargs))
 
     def resume_sync(self, execution_id: str, input: Any = None, **kwargs: Any
-                    ) -> ExecutionContext:
+                    ) -> ExecutionContext[Any]:
         return asyncio.run(self.resume(execution_id, input, **kwargs))
 
     def with_options(self, **options: Any) -> Workflow:
