@@ -33,11 +33,12 @@ import builtins
 import copy
 import threading
 import time
+import types
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, cast, get_type_hints
+from typing import Any, cast, get_args, get_origin, get_type_hints
 
 from flux import projection
 from flux.clock import clock
@@ -122,7 +123,9 @@ def field_kind(name: str) -> str:
     """How a store keeps the field: ``time``, ``bool``, ``json`` (any JSON value) or
     ``scalar`` (str, int, float)."""
     hint = _HINTS[name]
-    args = set(getattr(hint, "__args__", ())) - {type(None)} or {hint}
+    members = get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    # The classes, without None and type arguments (``list[Any] | None`` -> {list}).
+    args = {get_origin(a) or a for a in members} - {type(None)}
     if datetime in args:
         return "time"
     if args == {bool}:
