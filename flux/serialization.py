@@ -335,7 +335,8 @@ _ERROR_ATTRS = ("timeout", "attempts", "delay", "backoff", "pause_name", "commen
                 "task_id", "task_name", "name", "type")
 
 
-def encode_error(exc: BaseException, *, with_traceback: bool = True, _depth: int = 0) -> dict[str, Any]:
+def encode_error(exc: BaseException, *, with_traceback: bool = True,
+                 _depth: int = 0) -> dict[str, Any]:
     """Serialize an exception with its message, class and whole cause chain."""
     data: dict[str, Any] = {
         "type": type(exc).__name__,

@@ -9,6 +9,7 @@ lease in each row decides who writes an execution.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
@@ -17,6 +18,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from flux.clock import clock
@@ -119,12 +121,12 @@ _TIMES = {n for n in RECORD_FIELDS if field_kind(n) == "time"}
 _BOOLS = {n for n in RECORD_FIELDS if field_kind(n) == "bool"}
 
 
-def _dumps(value) -> str:
+def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _to_row(rec: ExecutionRecord) -> tuple[Any, ...]:
-    out = []
+    out: list[Any] = []
     for name in _COLUMNS:
         v = getattr(rec, name)
         if name in _JSON:
@@ -223,7 +225,8 @@ class SQLiteStore(Store):
             for r in rows
         ]
 
-    def claim(self, execution_id, owner, lease_seconds, *, steal_from=None):
+    def claim(self, execution_id: str, owner: str, lease_seconds: float, *,
+              steal_from: str | None = None) -> tuple[Lease, ExecutionRecord] | None:
         now = time.time()
         with self._tx() as c:
             cur = c.execute(
@@ -271,7 +274,7 @@ class SQLiteStore(Store):
                 raise LeaseLostError(
                     f"Events of {lease.execution_id} were written by someone else") from None
 
-    def renew(self, lease, lease_seconds):
+    def renew(self, lease: Lease, lease_seconds: float) -> ExecutionRecord:
         with self._tx() as c:
             cur = c.execute("UPDATE executions SET lease_expires=? WHERE id=? AND fence=? "
                             "AND lease_owner=?", (time.time() + lease_seconds,
@@ -281,21 +284,23 @@ class SQLiteStore(Store):
             return _from_row(c.execute("SELECT * FROM executions WHERE id=?",
                                        (lease.execution_id,)).fetchone())
 
-    def release(self, lease):
+    def release(self, lease: Lease) -> None:
         with self._tx() as c:
             c.execute("UPDATE executions SET lease_owner=NULL, lease_expires=NULL "
                       "WHERE id=? AND fence=? AND lease_owner=?",
                       (lease.execution_id, lease.fence, lease.owner))
 
-    def request_cancel(self, execution_id, actor=None):
+    def request_cancel(self, execution_id: str, actor: str | None = None) -> ExecutionRecord:
         with self._tx() as c:
             c.execute("UPDATE executions SET cancel_requested=1, cancel_actor=?, "
                       "status=? WHERE id=? AND status NOT IN (?,?,?)",
                       (actor, Status.CANCELLING, execution_id, *sorted(Status.FINISHED)))
         return self.get(execution_id)
 
-    def list(self, *, status=None, workflow=None, limit=100):
-        where, args = [], []
+    def list(self, *, status: str | None = None, workflow: str | None = None,
+             limit: int = 100) -> builtins.list[ExecutionRecord]:
+        where: builtins.list[str] = []
+        args: builtins.list[Any] = []
         if status is not None:
             where.append("status=?")
             args.append(status)
@@ -309,29 +314,30 @@ class SQLiteStore(Store):
         return [_from_row(r) for r in self._conn().execute(sql, (*args, limit)).fetchall()]
 
 
-    def cache_get(self, key):
+    def cache_get(self, key: str) -> Any:
         row = self._conn().execute("SELECT value FROM task_cache WHERE key=?",
                                    (key,)).fetchone()
         return MISSING if row is None else json.loads(row[0])
 
-    def cache_put(self, key, value):
+    def cache_put(self, key: str, value: Any) -> None:
         with self._tx() as c:
             c.execute("INSERT OR REPLACE INTO task_cache (key, value) VALUES (?, ?)",
                       (key, _dumps(value)))
 
 
     # composition --------------------------------------------------------------
-    def children(self, execution_id):
+    def children(self, execution_id: str) -> builtins.list[ExecutionRecord]:
         rows = self._conn().execute("SELECT * FROM executions WHERE parent_execution_id=? "
                                     "ORDER BY created_at", (execution_id,)).fetchall()
         return [_from_row(r) for r in rows]
 
-    def set_progress(self, execution_id, progress):
+    def set_progress(self, execution_id: str, progress: dict[str, Any]) -> None:
         with self._tx() as c:
             c.execute("UPDATE executions SET progress=? WHERE id=?",
                       (_dumps(progress), execution_id))
 
-    def wait_event(self, execution_id, wait_id, name, match, expires_at=None):
+    def wait_event(self, execution_id: str, wait_id: str, name: str, match: dict[str, Any] | None,
+                   expires_at: datetime | None = None) -> tuple[bool, Any]:
         with self._tx() as c:
             row = c.execute("SELECT delivered, payload FROM event_waits WHERE "
                             "execution_id=? AND wait_id=?", (execution_id, wait_id)).fetchone()
@@ -353,16 +359,18 @@ class SQLiteStore(Store):
                        taken[1] if taken is not None else None))
             return (True, _loads(taken[1])) if taken is not None else (False, None)
 
-    def send_event(self, name, payload, *, execution_id=None, keep_until=None, now=None):
+    def send_event(self, name: str, payload: Any, *, execution_id: str | None = None,
+                   keep_until: datetime | None = None, now: datetime | None = None
+                   ) -> tuple[builtins.list[str], bool]:
         with self._tx() as c:
             sql = ("SELECT w.execution_id, w.wait_id, w.match FROM event_waits w JOIN "
                    "executions e ON e.id = w.execution_id WHERE w.name=? AND w.delivered=0 "
                    "AND w.closed=0 AND e.status NOT IN (?,?,?)")
-            args: list[Any] = [name, *sorted(Status.FINISHED)]
+            args: builtins.list[Any] = [name, *sorted(Status.FINISHED)]
             if execution_id is not None:
                 sql += " AND w.execution_id=?"
                 args.append(execution_id)
-            delivered: list[str] = []
+            delivered: builtins.list[str] = []
             for eid, wait_id, match in c.execute(sql + " ORDER BY w.rowid", args).fetchall():
                 if eid in delivered or not match_holds(_loads(match), payload):
                     continue
@@ -376,7 +384,7 @@ class SQLiteStore(Store):
                                                _iso(keep_until)))
             return delivered, not delivered
 
-    def close_wait(self, execution_id, wait_id):
+    def close_wait(self, execution_id: str, wait_id: str) -> tuple[bool, Any]:
         with self._tx() as c:
             row = c.execute("SELECT delivered, payload FROM event_waits WHERE "
                             "execution_id=? AND wait_id=?", (execution_id, wait_id)).fetchone()
@@ -387,7 +395,7 @@ class SQLiteStore(Store):
                           "wait_id=?", (execution_id, wait_id))
             return bool(row[0]), _loads(row[1])
 
-    def forget_waits(self, execution_id, wait_id=None):
+    def forget_waits(self, execution_id: str, wait_id: str | None = None) -> None:
         with self._tx() as c:
             if wait_id is None:
                 c.execute("DELETE FROM event_waits WHERE execution_id=?", (execution_id,))
@@ -395,13 +403,13 @@ class SQLiteStore(Store):
                 c.execute("DELETE FROM event_waits WHERE execution_id=? AND wait_id=?",
                           (execution_id, wait_id))
 
-    def drop_expired_events(self, now):
+    def drop_expired_events(self, now: datetime) -> int:
         with self._tx() as c:
             return c.execute("DELETE FROM kept_events WHERE keep_until IS NOT NULL AND "
                              "keep_until<=?", (now.isoformat(),)).rowcount
 
 
-def _loads(text):
+def _loads(text: str | None) -> Any:
     return json.loads(text) if text is not None else None
 
 
@@ -419,7 +427,8 @@ class _Tx:
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             self.conn.execute("COMMIT")
         else:
