@@ -5,6 +5,7 @@ definitions and graphs can use it without importing the built-in tasks."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from flux.errors import ExecutionCancelled, ExecutionSuspended, LeaseLostError
@@ -91,7 +92,8 @@ async def _stop(pending: set[asyncio.Future[Any]]) -> set[asyncio.Future[Any]]:
     return stopped
 
 
-def _settled(futures: list[asyncio.Future[Any]], stopped: set[asyncio.Future[Any]] = frozenset()
+def _settled(futures: list[asyncio.Future[Any]],
+             stopped: AbstractSet[asyncio.Future[Any]] = frozenset()
              ) -> list[Any]:
     results: list[Any] = []
     error: BaseException | None = None

@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from flux.secrets import SecretProvider
+    from flux.store import Store
 
 BUILTIN_DEFAULTS: dict[str, Any] = {
     "max_recovery_attempts": 3,
@@ -87,7 +91,7 @@ def home() -> Path:
     return Path(os.environ.get("FLUX_HOME") or ".flux")
 
 
-def default_store():
+def default_store() -> Store:
     """The configured store, or the SQLite file under FLUX_HOME (created on first use)."""
     store = _state["store"]
     if store is None:
@@ -95,14 +99,14 @@ def default_store():
 
         store = SQLiteStore(home() / "flux.db")
         _state["store"] = store
-    return store
+    return cast("Store", store)
 
 
-def default_secrets():
+def default_secrets() -> SecretProvider:
     provider = _state["secrets"]
     if provider is None:
         from flux.secrets import EnvSecretProvider
 
         provider = EnvSecretProvider()
         _state["secrets"] = provider
-    return provider
+    return cast("SecretProvider", provider)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from flux.domain.events import ExecutionEvent
 from flux.projection import Status
@@ -47,7 +47,7 @@ class ExecutionContext(Generic[TInput]):  # noqa: UP046 - docs spell it Executio
 
     @property
     def input(self) -> TInput:
-        return self._input
+        return cast(TInput, self._input)
 
     @property
     def events(self) -> list[ExecutionEvent]:

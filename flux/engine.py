@@ -51,6 +51,7 @@ from flux.store import ExecutionRecord, Lease, Store
 from flux.text import refuse_bad_text
 
 if TYPE_CHECKING:
+    from flux.secrets import SecretProvider
     from flux.workflowdef import Workflow
 
 log = logging.getLogger("flux")
@@ -96,7 +97,7 @@ class Engine:
         *,
         owner: str | None = None,
         lease_seconds: float | None = None,
-        secrets: Any = None,
+        secrets: SecretProvider | None = None,
         suspend_sleeps_after: float | None = None,
         flush_delay: float | None = None,
         registry: Mapping[str, Workflow] | None = None,

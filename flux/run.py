@@ -264,7 +264,9 @@ def mark_failed(exc: BaseException, task_id: str) -> None:
 
 
 def failed_tasks_of(exc: BaseException) -> list[str]:
-    seen, out, todo = set(), [], [exc]
+    seen: set[int] = set()
+    out: list[str] = []
+    todo: list[BaseException | None] = [exc]
     while todo:
         e = todo.pop()
         if e is None or id(e) in seen:

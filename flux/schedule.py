@@ -210,7 +210,7 @@ def cron_sentence(expression: str) -> str:
     options = Options()
     options.use_24hour_time_format = True
     try:
-        return get_description(expression, options)
+        return str(get_description(expression, options))
     except Exception:
         return expression
 

@@ -15,7 +15,7 @@ secret is stored with the secret replaced by ``***`` (that part is lost).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flux.errors import SecretNotFoundError
@@ -94,7 +94,7 @@ def _scrub_key(key: str, by_value: dict[str, str]) -> str:
     return key
 
 
-def restore(value: Any, lookup) -> Any:
+def restore(value: Any, lookup: Callable[[str], Any]) -> Any:
     """Put secrets back into a decoded value (``lookup(name) -> value``)."""
     if isinstance(value, dict):
         if value.get("$t") == "secret" and "name" in value:

@@ -15,13 +15,16 @@ for it (see :meth:`flux.store.Store.send_event`).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flux.clock import clock
 from flux.domain.events import ExecutionEventType as T
 from flux.errors import ExecutionSuspended, ExecutionTimeoutError, InvalidInputError
 from flux.run import current_node, current_run, current_task, fail_task
 from flux.serialization import encode
+
+if TYPE_CHECKING:
+    from flux.store import Store
 
 __all__ = ["progress", "send_event", "wait_for_event"]
 
@@ -115,7 +118,8 @@ async def wait_for_event(name: str, *, match: dict[str, Any] | None = None,
 
 
 def send_event(name: str, payload: Any = None, *, execution_id: str | None = None,
-               store: Any = None, keep_for: float | None = None) -> tuple[list[str], bool]:
+               store: Store | None = None, keep_for: float | None = None
+               ) -> tuple[list[str], bool]:
     """Standalone delivery (the Django app has its command, ``send_event``): deliver
     ``payload`` to the waiting executions of ``store`` (default: the configured one)
     and return ``(delivered ids, kept)``; run the delivered executions again

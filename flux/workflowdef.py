@@ -7,7 +7,7 @@ import inspect
 import typing
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flux import config
 from flux.context import ExecutionContext
@@ -16,6 +16,9 @@ from flux.output_storage import OutputStorage
 from flux.registry import registry, resolvers
 from flux.schedule import check_start_options
 from flux.store import ExecutionRecord, Store
+
+if TYPE_CHECKING:
+    from flux.engine import Engine
 
 __all__ = ["Workflow", "registry", "resolvers", "workflow"]
 
@@ -108,7 +111,7 @@ class Workflow:
             return self._input_schema
         if self._derived_schema is _UNSET:
             self._derived_schema = self._derive_schema()
-        return self._derived_schema
+        return cast("dict[str, Any] | None", self._derived_schema)
 
     def _derive_schema(self) -> dict[str, Any] | None:
         kind = self.input_type
@@ -142,7 +145,7 @@ class Workflow:
                 errors=[{"path": list(e.path), "message": e.message} for e in errors])
 
     # running (standalone) ----------------------------------------------------
-    def _engine(self, store: Store | None, **kwargs: Any):
+    def _engine(self, store: Store | None, **kwargs: Any) -> Engine:
         from flux.engine import Engine
 
         return Engine(store, **kwargs)
@@ -195,7 +198,7 @@ class Workflow:
         return asyncio.run(self.resume(execution_id, input, **kwargs))
 
     def with_options(self, **options: Any) -> Workflow:
-        current = {"name": self.name, "secret_requests": self.secret_requests,
+        current: dict[str, Any] = {"name": self.name, "secret_requests": self.secret_requests,
                    "output_storage": self.output_storage, "durable": self.durable,
                    "recover_on_worker_loss": self._recover_on_worker_loss,
                    "max_recovery_attempts": self._max_recovery_attempts,
