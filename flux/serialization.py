@@ -182,8 +182,8 @@ def _decode_tagged(tag: str, data: dict[str, Any]) -> Any:
                     object.__setattr__(obj, k, x)
             return obj
         case "pydantic":
-            cls = _import_class(data["cls"])
-            return cls.model_validate(v) if cls is not None else v
+            model: Any = _import_class(data["cls"])  # a pydantic model class
+            return model.model_validate(v) if model is not None else v
         case "secret":
             resolver = SECRET_RESOLVER.get()
             return resolver(data["name"]) if resolver is not None else "***"
