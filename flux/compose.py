@@ -20,7 +20,7 @@ the child's end wakes it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flux.domain.events import ExecutionEventType as T
 from flux.errors import ExecutionError, ExecutionSuspended
@@ -110,7 +110,8 @@ async def _call(workflow: Workflow | str, args: tuple[Any, ...], mode: str) -> A
     child = await engine.wait_child(run, kid, workflow)
     if child is None:  # recorded, but the run that started it crashed before creating it
         _start(run, workflow, name, payload, kid, task_name, call_id, parent, value)
-        child = await engine.wait_child(run, kid, workflow)
+        # Just created: it exists now.
+        child = cast("ExecutionRecord", await engine.wait_child(run, kid, workflow))
     if child.status not in Status.FINISHED:
         raise ExecutionSuspended("waiting", None, [{
             "kind": "child", "execution_id": child.id, "workflow": child.workflow,
