@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from executions.cli.common import CliError, dumps, duration, summary, when
 from executions.models import Event, Execution
+from executions.views import composition
 from flux import Status
 
 #: Statuses in which a worker has work to do (or is doing it) right now.
@@ -81,6 +82,10 @@ def describe(execution: Execution) -> str:
         pauses = pending_pauses(execution)
         lines.append(f"Waiting at: {', '.join(pauses) or '?'} "
                      f"(resume: manage.py flux runs resume {execution.id} --input JSON)")
+    if execution.status != Status.PAUSED:
+        waits = composition.waiting(execution)
+        if waits:
+            lines.append(f"Waiting for: {composition.summary(waits)}")
     if execution.status == Status.SLEEPING and execution.wake_at:
         lines.append(f"Wakes at: {when(execution.wake_at)}")
     if execution.status == Status.COMPLETED:

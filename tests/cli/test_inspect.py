@@ -74,6 +74,18 @@ def test_runs_status_shows_recovery_and_the_last_event(three_runs):
     assert "Waiting at: manager_approval" in paused_out
 
 
+def test_runs_status_says_what_a_waiting_run_waits_for(engine):
+    import asyncio
+
+    from flux.registry import registry
+    from tests.runtime import workflows  # noqa: F401 - registers rt_waiter
+
+    ctx = asyncio.run(engine.start(registry["rt_waiter"], {"order": "o-7"}))
+    out = flux("runs", "status", ctx.execution_id).out
+    assert "Status: sleeping" in out
+    assert 'Waiting for: event payment matching {"order": "o-7"}' in out
+
+
 def test_runs_status_json_is_one_execution_object(three_runs):
     hello, _, _ = three_runs
     data = flux("runs", "status", hello.id, "--json").json()
