@@ -503,9 +503,12 @@ ERROR_ANSWERS: tuple[tuple[type[BaseException], int, str], ...] = (
 
 def error_answer(exc: BaseException) -> tuple[int, str, str, dict[str, Any]]:
     """``(status, code, detail, extra)`` for a command's error; ``extra`` holds the
-    ``errors`` of a refused input."""
+    ``errors`` of a refused input. An error class of a feature built on the commands
+    (``executions.schedules``) may name its own ``http_status`` and ``code``."""
     if isinstance(exc, ApprovalError):
         return exc.status, exc.code, exc.detail, {"errors": exc.errors} if exc.errors else {}
+    if isinstance(getattr(exc, "http_status", None), int):  # a feature's own error
+        return exc.http_status, getattr(exc, "code", "error"), str(exc), {}
     for cls, status, code in ERROR_ANSWERS:
         if isinstance(exc, cls):
             detail = str(exc) or "You may not do that."

@@ -6,8 +6,6 @@ admins) and goes through ``executions.schedules``. A schedule's JSON carries
 checks a spec without saving anything (the schedule form uses it as you type).
 """
 
-import functools
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +15,6 @@ from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from executions import schedules, schemas
-from executions.api_errors import ApiError
 from executions.commands import Actor
 from executions.conf import clock
 from executions.models import Schedule
@@ -96,19 +93,6 @@ class PauseBody(Schema):
     note: str | None = Field(None, max_length=2000)
 
 
-def _errors(view: Callable) -> Callable:
-    """The schedule layer's own errors as API errors."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except (schedules.ScheduleNotFound, schedules.ScheduleExists) as exc:
-            raise ApiError(exc.http_status, str(exc), code=exc.code) from None
-
-    return wrapper
-
-
 def _out(row: Schedule) -> dict[str, Any]:
     return row.to_dict(clock.now())
 
@@ -128,7 +112,6 @@ def list_schedules(request: HttpRequest):
 @router.post("/schedules/", response={201: ScheduleOut, **MUTATION_ERRORS},
              summary="Create a schedule")
 @api_requires(MANAGE_SCHEDULES)
-@_errors
 def create_schedule(request: HttpRequest, body: ScheduleCreate):
     """422 for an invalid expression, an unknown timezone or workflow, an input that
     fails the workflow's schema; 409 when the name is taken."""
@@ -146,7 +129,6 @@ def preview(request: HttpRequest, body: Preview):
 @router.get("/schedules/{name}", response={200: ScheduleOut, **ERRORS},
             summary="One schedule, with its next five fire times")
 @api_requires(VIEW)
-@_errors
 def get_schedule(request: HttpRequest, name: str):
     return _out(schedules.get(name))
 
@@ -154,7 +136,6 @@ def get_schedule(request: HttpRequest, name: str):
 @router.patch("/schedules/{name}", response={200: ScheduleOut, **MUTATION_ERRORS},
               summary="Change a schedule")
 @api_requires(MANAGE_SCHEDULES)
-@_errors
 def update_schedule(request: HttpRequest, name: str, body: ScheduleChange):
     return _out(schedules.update(name, actor=Actor.of(request.user), **_given(body)))
 
@@ -162,7 +143,6 @@ def update_schedule(request: HttpRequest, name: str, body: ScheduleChange):
 @router.delete("/schedules/{name}", response={204: None, **ERRORS},
                summary="Delete a schedule (its runs stay)")
 @api_requires(MANAGE_SCHEDULES)
-@_errors
 def delete_schedule(request: HttpRequest, name: str):
     schedules.delete(name, actor=Actor.of(request.user))
     return Status(204, None)
@@ -171,7 +151,6 @@ def delete_schedule(request: HttpRequest, name: str):
 @router.post("/schedules/{name}/pause", response={200: ScheduleOut, **MUTATION_ERRORS},
              summary="Pause a schedule")
 @api_requires(MANAGE_SCHEDULES)
-@_errors
 def pause(request: HttpRequest, name: str, body: PauseBody | None = None):
     return _out(schedules.pause(name, actor=Actor.of(request.user),
                                 note=body.note if body else None))
@@ -180,7 +159,6 @@ def pause(request: HttpRequest, name: str, body: PauseBody | None = None):
 @router.post("/schedules/{name}/resume", response={200: ScheduleOut, **MUTATION_ERRORS},
              summary="Resume a schedule (from now on: missed fires are not run)")
 @api_requires(MANAGE_SCHEDULES)
-@_errors
 def resume(request: HttpRequest, name: str, body: PauseBody | None = None):
     return _out(schedules.resume(name, actor=Actor.of(request.user),
                                  note=body.note if body else None))
@@ -189,7 +167,6 @@ def resume(request: HttpRequest, name: str, body: PauseBody | None = None):
 @router.post("/schedules/{name}/trigger", response={201: schemas.Execution, **MUTATION_ERRORS},
              summary="Start a run of the schedule now")
 @api_requires(MANAGE_SCHEDULES)
-@_errors
 def trigger(request: HttpRequest, name: str):
     return Status(201, schedules.trigger(name, actor=Actor.of(request.user)).to_dict())
 
@@ -197,7 +174,6 @@ def trigger(request: HttpRequest, name: str):
 @router.post("/schedules/{name}/backfill", response={200: BackfillOut, **MUTATION_ERRORS},
              summary="One run per fire time in [start, end]")
 @api_requires(MANAGE_SCHEDULES)
-@_errors
 def backfill(request: HttpRequest, name: str, body: Backfill):
     """Fire times that have a run already are not started again (``existing``); a
     range of more than ``FLUX_SCHEDULES["max_backfill"]`` fire times is refused (422)."""

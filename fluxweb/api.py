@@ -30,6 +30,7 @@ from executions.api_errors import STATUS_CODES, ApiError
 from executions.approvals import ApprovalError
 from executions.auth import BadToken, CsrfFailed, api_auth
 from executions.permissions import NotAuthenticated
+from executions.schedules import ScheduleNotFound
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ def on_command_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error(request, status, detail, code, **extra)
 
 
-for _error in (ApprovalError, *(cls for cls, _, _ in commands.ERROR_ANSWERS)):
+for _error in (ApprovalError, ScheduleNotFound,
+               *(cls for cls, _, _ in commands.ERROR_ANSWERS)):
     api.add_exception_handler(_error, on_command_error)
 
 
