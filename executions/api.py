@@ -124,6 +124,24 @@ def run_workflow(request: HttpRequest, name: str, body: schemas.RunBody | None =
     return Status(201 if outcome.created else 200, outcome.execution.to_dict())
 
 
+@router.post("/workflows/{name}/runs",
+             response={200: schemas.RunsStarted, 201: schemas.RunsStarted,
+                       **MUTATION_ERRORS},
+             summary="Start many executions at once")
+@api_requires(RUN)
+def run_workflow_many(request: HttpRequest, name: str, body: schemas.RunsBody):
+    """One run per item of ``inputs`` (each the single run's body: ``input``,
+    ``idempotency_key``, ``priority``, ``tags``), started in one transaction and queued
+    together. Answers the executions in the items' order: 201 when any was created, 200
+    when every item's key had a run already (``created`` says which). A bad item refuses
+    the whole batch, nothing started: 422 (413 for an input over the size limit) whose
+    ``errors`` name it (``inputs[3].priority``); at most 10,000 items (413)."""
+    outcomes = commands.start_many(name, body.inputs, actor=Actor.of(request.user))
+    created = sum(o.created for o in outcomes)
+    items = [{"created": o.created, "execution": o.execution.to_dict()} for o in outcomes]
+    return Status(201 if created else 200, {"items": items, "created": created})
+
+
 # executions ------------------------------------------------------------------------
 
 class ExecutionFilters(Schema):

@@ -29,17 +29,19 @@ errors of :mod:`executions.approvals`, each with its ``status`` and ``code``:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Q
 
-from executions import approvals, starting
+from executions import approvals, runner, starting
 from executions.approvals import (
     AlreadyDecided,
     ApprovalError,
@@ -61,6 +63,7 @@ from flux.errors import (
     WorkflowNotFoundError,
 )
 from flux.serialization import decode
+from flux.store import ExecutionRecord
 
 log = logging.getLogger("executions.commands")
 
@@ -159,13 +162,71 @@ def execution(execution_id: str) -> Execution:
 
 # starting -----------------------------------------------------------------------------
 
+#: The most runs one batch may start (:func:`start_many`: the API's ``inputs``, a
+#: ``--inputs-file``).
+MAX_BATCH = 10_000
+#: What an item of a batch may carry (the single start's options).
+ITEM_FIELDS = ("input", "idempotency_key", "priority", "tags")
+
+
 @dataclass(frozen=True)
+class StartItem:
+    """One start of :func:`begin_many`: the arguments of :func:`begin`, and, when the
+    execution should name someone other than the caller as its actor (a schedule's
+    runs), ``actor``."""
+
+    workflow: str | Workflow
+    input: Any = None
+    idempotency_key: str | None = None
+    priority: int | None = None
+    tags: dict[str, str] | None = None
+    meta: dict | None = None
+    parent: Execution | str | None = None
+    schedule: str | None = None
+    scheduled_for: datetime | None = None
+    slot: tuple[str, int] | None = None
+    actor: Actor | None = None
+
+
 class Started:
     """What :func:`begin` gave: the execution, and whether this call created it (False:
-    an earlier start with the same idempotency key, or the same schedule fire, won)."""
+    an earlier start with the same idempotency key, or the same schedule fire, won).
+    ``id`` costs nothing; ``execution`` builds the model instance when first asked
+    (from what was inserted: nothing is read back)."""
 
-    execution: Execution
-    created: bool
+    __slots__ = ("_execution", "_make", "created", "id")
+
+    def __init__(self, execution: Execution | None, created: bool, *, id: str | None = None,
+                 make: Callable[[], Execution] | None = None) -> None:
+        self._execution, self._make, self.created = execution, make, created
+        self.id: str = execution.pk if execution is not None else id  # type: ignore[assignment]
+
+    @property
+    def execution(self) -> Execution:
+        if self._execution is None:
+            self._execution = self._make()  # type: ignore[misc]
+        return self._execution
+
+    def __repr__(self) -> str:
+        return f"Started({self.id!r}, created={self.created})"
+
+
+class InvalidItem(InvalidInputError):
+    """An item of a batch refused: ``index`` (from 0), the ``field`` at fault (None: the
+    item itself) and the ``reason``. Its message and ``errors`` name it as the API's
+    body does (``inputs[3].priority: ...``); the CLI says which line instead."""
+
+    def __init__(self, index: int, field: str | None, exc: BaseException | str) -> None:
+        self.index, self.field, self.reason = index, field, str(exc)
+        where = f"inputs[{index}]" + (f".{field}" if field else "")
+        path: list[Any] = ["inputs", index] + ([field] if field else [])
+        inner = getattr(exc, "errors", None) or [{"path": [], "message": self.reason}]
+        super().__init__(f"{where}: {self.reason}", errors=[
+            {**e, "path": path + list(e.get("path") or [])} for e in inner])
+
+
+class ItemTooLarge(InvalidItem, InputTooLarge):
+    """An item of a batch whose input is over ``FLUX_MAX_INPUT_BYTES`` (413)."""
 
 
 def start(workflow: str | Workflow, input: Any = None, *, actor: Actor,
@@ -195,46 +256,193 @@ def begin(workflow: str | Workflow, input: Any = None, *, actor: Actor,
     ``executions/schedules.py``): a second start for the same fire returns the first.
     ``slot`` (key, limit) replaces the workflow's concurrency setting (a schedule's
     ``buffer_one`` policy). Starts that race with one key (or one fire) give one
-    execution: the losers' inserts fail on the unique constraint and they return the
-    winner's.
+    execution: the losers' inserts skip the row the unique constraint refuses and they
+    return the winner's. One statement: the execution's INSERT (with its queue fields);
+    a key or fire taken already costs one more, the read of the existing execution.
     """
-    actor.require(RUN, "start a run")
-    check_input(input)
-    key = starting.check_idempotency_key(idempotency_key)
-    priority = starting.check_priority(priority)
-    tags = starting.check_tags(tags)
+    item = StartItem(workflow, input, idempotency_key, priority, tags, meta, parent,
+                     schedule, scheduled_for, slot)
+    return begin_many([item], actor=actor, plain_errors=True)[0]  # type: ignore[return-value]
+
+
+def start_many(workflow: str | Workflow, items: Iterable[Any], *, actor: Actor
+               ) -> list[Started]:
+    """Start a run of ``workflow`` for each item, in one transaction; the outcomes in
+    the items' order. An item is an object with the single start's options
+    (:data:`ITEM_FIELDS`: ``input``, ``idempotency_key``, ``priority``, ``tags``; the
+    API's ``inputs``, a line of ``flux run --inputs-file``) or a :class:`StartItem`.
+    A key used already (before, or by an earlier item) gives that execution back
+    (``created`` False). Any bad item refuses the batch (:class:`InvalidItem` naming
+    it, :class:`ItemTooLarge` for an input over the limit), nothing written; at most
+    :data:`MAX_BATCH` items."""
+    items = list(items)
+    if len(items) > MAX_BATCH:
+        raise InputTooLarge(f"At most {MAX_BATCH} runs per batch; got {len(items)}. "
+                            "Split them into several batches.")
+    if not items:
+        raise InvalidInputError("Nothing to start: give at least one item.")
     eng = engine()
     wf = workflow if isinstance(workflow, Workflow) else eng.workflow_for(workflow)
-    if key is not None:
-        found = Execution.objects.filter(workflow=wf.name, idempotency_key=key).first()
-        if found is not None:
-            return Started(found, False)
-    slot = slot or starting.concurrency_for(wf, input)
-    # A workflow built by a resolver (a saved graph) may pin what it runs in the meta.
-    meta = {**(getattr(wf, "execution_meta", None) or {}), **(meta or {})}
-    parent_id = parent.pk if isinstance(parent, Execution) else parent
-    try:
-        with transaction.atomic():
-            record = eng.create(wf, input, status=Status.QUEUED, actor=actor.name,
-                                parent_id=parent_id, meta=meta)
-            version = getattr(wf, "execution_version", None) or workflow_version(wf)
-            Execution.objects.filter(pk=record.id).update(
-                workflow_version=version, idempotency_key=key, priority=priority,
-                tags=tags, schedule=schedule, scheduled_for=scheduled_for,
-                concurrency_key=slot[0] if slot else None,
-                concurrency_limit=slot[1] if slot else None)
-            enqueue(record.id, priority=priority)
-    except IntegrityError:
-        rows = Execution.objects.all()
-        found = None
-        if key is not None:
-            found = rows.filter(workflow=wf.name, idempotency_key=key).first()
-        elif schedule is not None:
-            found = rows.filter(schedule=schedule, scheduled_for=scheduled_for).first()
-        if found is None:
-            raise
-        return Started(found, False)
-    return Started(Execution.objects.get(pk=record.id), True)
+    return begin_many([_item(wf, i, item) for i, item in enumerate(items)],
+                      actor=actor)  # type: ignore[return-value]
+
+
+def _item(wf: Workflow, index: int, item: Any) -> StartItem:
+    if isinstance(item, StartItem):
+        return item
+    if not isinstance(item, dict):
+        raise InvalidItem(index, None, "An item is an object with the run's \"input\" (and "
+                                       "optionally \"idempotency_key\", \"priority\", "
+                                       f"\"tags\"), not {type(item).__name__}.")
+    unknown = sorted(set(item) - set(ITEM_FIELDS))
+    if unknown:
+        raise InvalidItem(index, unknown[0], f"Unknown field '{unknown[0]}': an item may "
+                                             f"have {', '.join(ITEM_FIELDS)}.")
+    return StartItem(wf, item.get("input"), item.get("idempotency_key"),
+                     item.get("priority"), item.get("tags"))
+
+
+def begin_many(items: Sequence[StartItem], *, actor: Actor,
+               refused: Callable[[int, ExecutionError], None] | None = None,
+               plain_errors: bool = False) -> list[Started | None]:
+    """Start every item in one transaction, the queue messages sent together after the
+    commit (``runner.send_many``: one Redis pipeline); the outcomes in order.
+
+    Each item is checked as :func:`begin` checks one, before anything is written; a
+    bad one refuses the whole batch (:class:`InvalidItem` naming its index), unless
+    ``refused`` is given: then it is told ``(index, error)`` and the item is left out
+    (its outcome None; the scheduler records such a fire as skipped). ``plain_errors``:
+    a single start's errors, without an index. Then the rows go in as multi-row INSERTs
+    (:meth:`DjangoStore.insert_new`); a row the unique constraints refuse (a key or
+    fire taken already, or twice in the batch) gives back the execution that holds
+    it, read in one query per kind.
+    """
+    for who in {item.actor or actor for item in items}:
+        who.require(RUN, "start a run")
+    eng = engine()
+    now = clock.now()
+    found: dict[Any, Workflow] = {}
+    rows: list[tuple[ExecutionRecord, dict[str, Any]]] = []
+    placed: list[int | None] = []  # per item: its row in `rows`
+    for index, item in enumerate(items):
+        try:
+            rows.append(_prepared(eng, item, found, now, actor))
+            placed.append(len(rows) - 1)
+        except ExecutionError as exc:
+            if refused is None:
+                raise exc if plain_errors else _at(index, exc) from None
+            refused(index, exc)
+            placed.append(None)
+    if not rows:
+        return [None] * len(items)
+    store = eng.store
+    with transaction.atomic(savepoint=False) if len(rows) > store.INSERT_ROWS else _nothing():
+        inserted = store.insert_new(rows)  # type: ignore[attr-defined]
+        messages = [(r.id, extra["priority"]) for r, extra in rows if r.id in inserted]
+        if messages:
+            transaction.on_commit(lambda: runner.send_many(messages))
+    existing = _holders([r for r in rows if r[0].id not in inserted]) if (
+        len(inserted) < len(rows)) else {}
+    out: list[Started | None] = []
+    for at in placed:
+        if at is None:
+            out.append(None)
+            continue
+        record, extra = rows[at]
+        if record.id in inserted:
+            out.append(Started(None, True, id=record.id,
+                               make=lambda r=record, x=extra: Execution.from_record(r, **x)))
+        else:
+            out.append(Started(existing[record.id], False))
+    return out
+
+
+def _prepared(eng: Any, item: StartItem, found: dict[Any, Workflow], now: datetime,
+              actor: Actor) -> tuple[ExecutionRecord, dict[str, Any]]:
+    """The item's record (validated, encoded) and its other columns; the error names the
+    field at fault (``_field``)."""
+    with _field("input"):
+        check_input(item.input)
+    with _field("idempotency_key"):
+        key = starting.check_idempotency_key(item.idempotency_key)
+    with _field("priority"):
+        priority = starting.check_priority(item.priority)
+    with _field("tags"):
+        tags = starting.check_tags(item.tags)
+    wf = item.workflow
+    if not isinstance(wf, Workflow):
+        wf = found.get(wf) or found.setdefault(wf, eng.workflow_for(wf))
+    with _field("input"):
+        slot = item.slot or starting.concurrency_for(wf, item.input)
+        # A workflow built by a resolver (a saved graph) may pin what it runs in the meta.
+        meta = {**(getattr(wf, "execution_meta", None) or {}), **(item.meta or {})}
+        parent = item.parent.pk if isinstance(item.parent, Execution) else item.parent
+        record = eng.record_for(wf, item.input, status=Status.QUEUED,
+                                actor=(item.actor or actor).name, parent_id=parent,
+                                meta=meta)
+    version = getattr(wf, "execution_version", None) or workflow_version(wf)
+    return record, {"workflow_version": version, "idempotency_key": key,
+                    "priority": priority, "tags": tags, "schedule": item.schedule,
+                    "scheduled_for": item.scheduled_for and item.scheduled_for.astimezone(UTC),
+                    "concurrency_key": slot[0] if slot else None,
+                    "concurrency_limit": slot[1] if slot else None, "enqueued_at": now}
+
+
+class _field:  # noqa: N801 - used as a context manager
+    """Tags an InvalidInputError raised inside with the item's field it is about."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if isinstance(exc, InvalidInputError) and not hasattr(exc, "item_field"):
+            exc.item_field = self.name  # type: ignore[attr-defined]
+        return False
+
+
+def _at(index: int, exc: ExecutionError) -> ExecutionError:
+    """The error of item ``index`` of a batch, naming it (an unknown workflow stays as
+    it is: a batch names one)."""
+    if not isinstance(exc, InvalidInputError):
+        return exc
+    cls = ItemTooLarge if isinstance(exc, InputTooLarge) else InvalidItem
+    return cls(index, getattr(exc, "item_field", None), exc)
+
+
+def _holders(rows: list[tuple[ExecutionRecord, dict[str, Any]]]) -> dict[str, Execution]:
+    """For rows the unique constraints left out: the execution holding each one's
+    idempotency key or schedule fire (one query), by the row's id. The same key twice
+    in one batch: the later item gets the earlier one's execution."""
+    keys: dict[tuple[str, str], list[str]] = {}
+    fires: dict[tuple[str, datetime], list[str]] = {}
+    for record, extra in rows:
+        if extra["idempotency_key"] is not None:
+            keys.setdefault((record.workflow, extra["idempotency_key"]), []).append(record.id)
+        elif extra["schedule"] is not None:
+            fires.setdefault((extra["schedule"], extra["scheduled_for"]), []).append(record.id)
+    query = Q(pk__in=[])
+    for workflow in {w for w, _ in keys}:
+        query |= Q(workflow=workflow, idempotency_key__in=[k for w, k in keys if w == workflow])
+    for schedule in {s for s, _ in fires}:
+        query |= Q(schedule=schedule, scheduled_for__in=[t for s, t in fires if s == schedule])
+    out: dict[str, Execution] = {}
+    for row in Execution.objects.filter(query):
+        ids = (keys.get((row.workflow, row.idempotency_key)) if row.idempotency_key
+               is not None else None) or fires.get((row.schedule, row.scheduled_for), [])
+        for pk in ids:
+            out[pk] = row
+    if any(record.id not in out for record, _ in rows):
+        raise InvalidStateError("A start was refused by a unique constraint, but the run "
+                                "holding it is gone; try again.")
+    return out
+
+
+@contextlib.contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 _UNSET: Any = object()

@@ -110,6 +110,58 @@ def send(execution_id: str, *, delay: float | None = None, priority: int | None 
         run_execution(execution_id)
 
 
+def send_many(messages: list[tuple[str, int]]) -> bool:
+    """The messages of many new executions (``(id, priority)``), sent together once a
+    batch of starts committed (``commands.begin_many``): on Redis, one pipeline; on
+    SQLite Huey, one transaction; a single one through :func:`send`. When the queue is
+    unavailable: as :func:`send_or_leave_to_reaper` (their ``enqueued_at`` is set, so
+    the reaper sends them later). Whether they were sent."""
+    if len(messages) == 1:
+        execution_id, priority = messages[0]
+        return send_or_leave_to_reaper(execution_id, priority=priority)
+    huey = run_execution.huey
+    try:
+        if huey.immediate:
+            for execution_id, priority in messages:
+                send(execution_id, **_prio(priority))
+        else:
+            _enqueue_together(huey, [(huey.serialize_task(
+                run_execution.s(execution_id, priority=priority or None)), priority or None)
+                for execution_id, priority in messages])
+    except Exception as exc:
+        if outages.unavailable(exc) != outages.QUEUE:
+            raise
+        log.warning("flux: the queue is unavailable (%s); the reaper will send %d "
+                    "messages again when it is back", exc, len(messages))
+        return False
+    return True
+
+
+def _enqueue_together(huey: Any, messages: list[tuple[bytes, int | None]]) -> None:
+    """Huey's ``storage.enqueue`` for each message, in one round trip: the Redis
+    storages' own code run against a pipeline, SQLite's inserts in one transaction."""
+    import copy
+
+    from huey.storage import RedisStorage, SqliteStorage
+
+    storage = huey.storage
+    if isinstance(storage, RedisStorage):
+        pipe = storage.conn.pipeline(transaction=False)
+        batch = copy.copy(storage)
+        batch.conn = pipe
+        for data, priority in messages:
+            batch.enqueue(data, priority)
+        pipe.execute()
+    elif isinstance(storage, SqliteStorage):
+        with storage.db(commit=True) as cursor:
+            cursor.executemany("insert into task (queue, data, priority) values (?, ?, ?)",
+                               [(storage.name, storage.to_blob(data), priority or 0)
+                                for data, priority in messages])
+    else:
+        for data, priority in messages:
+            storage.enqueue(data, priority)
+
+
 def send_or_leave_to_reaper(execution_id: str, *, delay: float | None = None,
                             priority: int = 0) -> bool:
     """:func:`send`, unless the queue is unavailable (Redis is down): then a warning,

@@ -166,13 +166,16 @@ def backfill(name: str, start: datetime, end: datetime, *, actor: Actor) -> Back
         raise InvalidInputError(f"{exc} (at most {limit} per backfill: "
                                 "FLUX_SCHEDULES['max_backfill'])") from None
     done = Backfill([], [])
+    items = [commands.StartItem(row.workflow, row.input, priority=row.priority,
+                                tags={"schedule": row.name, "backfill": "true"},
+                                schedule=row.name, scheduled_for=when, actor=actor_for(row))
+             for when in times]
     with transaction.atomic():
-        for when in times:
-            outcome = commands.begin(row.workflow, row.input, actor=actor_for(row),
-                                     schedule=row.name, scheduled_for=when,
-                                     priority=row.priority, tags={"schedule": row.name,
-                                                                  "backfill": "true"})
-            (done.started if outcome.created else done.existing).append(outcome.execution)
+        outcomes = (commands.begin_many(items, actor=actor_for(row), plain_errors=True)
+                    if items else [])
+    for outcome in outcomes:
+        assert outcome is not None  # no `refused`: a bad item raises
+        (done.started if outcome.created else done.existing).append(outcome.execution)
     return done
 
 
@@ -273,7 +276,11 @@ def sync_declared(workflows: dict[str, Any], using: str = "default") -> list[str
 
 # the scheduler ------------------------------------------------------------------------
 
-def tick(now: datetime | None = None, limit: int = 100) -> list[str]:
+#: Schedules one tick's transaction claims and fires together.
+TICK_BATCH = 1000
+
+
+def tick(now: datetime | None = None, limit: int = TICK_BATCH) -> list[str]:
     """Fire what is due (every worker calls this; see the module docstring), ``limit``
     schedules per transaction, until nothing is due; the ids of the runs started."""
     now = clock.now() if now is None else now
@@ -283,21 +290,74 @@ def tick(now: datetime | None = None, limit: int = 100) -> list[str]:
             rows = list(Schedule.objects.select_for_update(skip_locked=True)
                         .filter(paused=False, next_fire_at__lte=now)
                         .order_by("next_fire_at")[:limit])
-            for row in rows:
-                try:
-                    with transaction.atomic():
-                        started += fire_due(row, now)
-                except Exception:
-                    log.exception("flux scheduler: firing schedule %s failed", row.name)
+            if rows:
+                started += fire_due(rows, now)
         if len(rows) < limit:
             return started
 
 
-def fire_due(row: Schedule, now: datetime) -> list[str]:
-    """Fire the due fire times of one schedule, locked by the caller's transaction."""
+class _Times:
+    """Fire times for one tick: a spec per (cron, interval, timezone) and its next fire
+    after a moment computed once (10,000 schedules of ``* * * * *`` share both)."""
+
+    def __init__(self) -> None:
+        self.specs: dict[tuple, Spec] = {}
+        self.after: dict[tuple, datetime | None] = {}
+
+    def spec(self, row: Schedule) -> tuple[tuple, Spec]:
+        key = (row.cron or None, row.interval_seconds, row.timezone)
+        spec = self.specs.get(key)
+        if spec is None:
+            spec = self.specs[key] = Spec(cron=key[0], interval_seconds=key[1],
+                                          timezone=key[2])
+        return key, spec
+
+    def next(self, key: tuple, spec: Spec, moment: datetime) -> datetime | None:
+        found = self.after.get((key, moment), _NONE)
+        if found is _NONE:
+            found = self.after[(key, moment)] = spec.next_fire(moment)
+        return found  # type: ignore[return-value]
+
+
+_NONE: Any = object()
+
+
+def fire_due(rows: list[Schedule], now: datetime) -> list[str]:
+    """Fire the due fire times of ``rows`` (locked by the caller's transaction): every
+    run through one ``commands.begin_many`` (its INSERTs, one pipelined enqueue after
+    the commit), the rows' bookkeeping in one statement; the ids of the runs started."""
+    times = _Times()
+    active = _active_runs([r.name for r in rows if r.overlap != "allow"])
+    items: list[commands.StartItem] = []
+    fires: list[tuple[Schedule, datetime]] = []
+    for row in rows:
+        for when, item in _plan(row, now, times, active.get(row.name)):
+            items.append(item)
+            fires.append((row, when))
+
+    def refused(index: int, exc: ExecutionError) -> None:
+        row, when = fires[index]
+        _skipped(row, when, 1, f"not started: {exc}"[:200])
+
+    outcomes = commands.begin_many(items, actor=Actor.system(None), refused=refused)
     started = []
+    for outcome, (row, when) in zip(outcomes, fires, strict=True):
+        row.last_fire_at = when
+        if outcome is not None:
+            row.last_execution_id = outcome.id
+            if outcome.created:
+                started.append(outcome.id)
+    _save(rows)
+    return started
+
+
+def _plan(row: Schedule, now: datetime, times: _Times, active: dict[str, Any] | None
+          ) -> list[tuple[datetime, commands.StartItem]]:
+    """The runs to start for one schedule's due fire times, as its overlap policy says;
+    fires older than the catch-up window and those the policy refuses are counted as
+    skipped on ``row``, whose ``next_fire_at`` moves past ``now``."""
     try:
-        spec = row.spec()
+        key, spec = times.spec(row)
     except ScheduleError as exc:
         row.paused, row.next_fire_at = True, None
         row.note = f"Paused by the scheduler: {exc}"
@@ -309,56 +369,96 @@ def fire_due(row: Schedule, now: datetime) -> list[str]:
     missed, last_missed = 0, None
     while t is not None and t < cutoff and missed < MAX_COUNTED_SKIPS:
         missed, last_missed = missed + 1, t
-        t = spec.next_fire(t)
+        t = times.next(key, spec, t)
     if t is not None and t < cutoff:
-        t = spec.next_fire(cutoff - timedelta(microseconds=1))
+        t = times.next(key, spec, cutoff - timedelta(microseconds=1))
     if missed:
         _skipped(row, last_missed, missed, "missed: later than the catch-up window "
                                            f"({row.catchup_seconds} s)")
+    due = []
     while t is not None and t <= now:
-        execution_id = _fire(row, t)
-        if execution_id:
-            started.append(execution_id)
-        t = spec.next_fire(t)
+        due.append(t)
+        t = times.next(key, spec, t)
     row.next_fire_at = t
-    row.save(update_fields=["next_fire_at", "last_fire_at", "last_execution_id",
-                            "skipped", "last_skipped_at", "last_skip_reason"])
-    return started
-
-
-def _fire(row: Schedule, when: datetime) -> str | None:
-    """Start the run of one fire time, as the overlap policy says; its id, or None."""
     policy = row.overlap
+    if policy == "cancel_other" and len(due) > 1:
+        # Each fire would cancel the one before it: the last one runs.
+        for when in due[:-1]:
+            row.last_fire_at = when
+            _skipped(row, when, 1, "skipped: a later fire replaces it (overlap "
+                                   "'cancel_other')")
+        due = due[-1:]
     slot = (f"schedule:{row.name}", 1) if policy == "buffer_one" else None
-    if policy != "allow":
-        active = Execution.objects.filter(schedule=row.name).exclude(
-            status__in=Status.FINISHED)
-        if policy == "skip" and active.exists():
+    out = []
+    state = active or {"ids": [], "waiting": False}
+    for when in due:
+        row.last_fire_at = when
+        if policy == "skip" and state["ids"]:
             _skipped(row, when, 1, "skipped: the previous run has not finished (overlap "
                                    "'skip')")
-            return None
-        if policy == "buffer_one" and active.filter(status__in=WAITING,
-                                                    started_at__isnull=True).exists():
+            continue
+        if policy == "buffer_one" and state["waiting"]:
             _skipped(row, when, 1, "skipped: a run is already waiting for the running one "
                                    "(overlap 'buffer_one')")
-            return None
+            continue
         if policy == "cancel_other":
-            for pk in active.values_list("pk", flat=True):
+            for pk in state["ids"]:
                 try:
                     commands.cancel(pk, actor=actor_for(row))
                 except InvalidStateError:
                     pass  # it finished meanwhile
-    row.last_fire_at = when
-    try:
-        started = commands.begin(row.workflow, row.input, actor=actor_for(row),
-                                 schedule=row.name, scheduled_for=when,
-                                 priority=row.priority, slot=slot,
-                                 tags={"schedule": row.name})
-    except ExecutionError as exc:  # the workflow is gone, the input no longer fits...
-        _skipped(row, when, 1, f"not started: {exc}"[:200])
-        return None
-    row.last_execution_id = started.execution.pk
-    return started.execution.pk if started.created else None
+        out.append((when, commands.StartItem(
+            row.workflow, row.input, priority=row.priority, tags={"schedule": row.name},
+            schedule=row.name, scheduled_for=when, slot=slot, actor=actor_for(row))))
+        # The run just planned is unfinished and waits for its start (cancel_other has
+        # one fire left at most: nothing cancels it in this tick).
+        state = {"ids": [*state["ids"], None], "waiting": True}
+    return out
+
+
+def _active_runs(names: list[str]) -> dict[str, dict[str, Any]]:
+    """The unfinished runs of these schedules: per schedule, their ids and whether one
+    of them still waits for its start (what the overlap policies look at)."""
+    out: dict[str, dict[str, Any]] = {}
+    if not names:
+        return out
+    rows = (Execution.objects.filter(schedule__in=names).exclude(status__in=Status.FINISHED)
+            .values_list("schedule", "pk", "status", "started_at"))
+    for name, pk, status, started_at in rows:
+        state = out.setdefault(name, {"ids": [], "waiting": False})
+        state["ids"].append(pk)
+        if status in WAITING and started_at is None:
+            state["waiting"] = True
+    return out
+
+
+#: The bookkeeping columns a fire changes.
+_SAVED = ("next_fire_at", "last_fire_at", "last_execution_id", "skipped", "last_skipped_at",
+          "last_skip_reason")
+
+
+def _save(rows: list[Schedule]) -> None:
+    """Write the fired rows' bookkeeping: on PostgreSQL one UPDATE from arrays, on SQLite
+    one statement per row in the caller's transaction (local: cheap)."""
+    conn = connections["default"]
+    qn = conn.ops.quote_name
+    fields = [Schedule._meta.get_field(name) for name in _SAVED]
+    values = [[f.get_db_prep_save(getattr(r, f.attname), conn) for f in fields] for r in rows]
+    table = qn(Schedule._meta.db_table)
+    with conn.cursor() as cur:
+        if conn.vendor == "postgresql":
+            types = [Schedule._meta.pk.rel_db_type(conn), *(f.db_type(conn) for f in fields)]
+            arrays = ", ".join(f"%s::{t}[]" for t in types)
+            sets = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in fields)
+            columns = ", ".join(qn(c) for c in ["id", *(f.column for f in fields)])
+            cur.execute(f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v ({columns}) "
+                        f"WHERE {table}.id = v.id",
+                        [[r.pk for r in rows], *([v[i] for v in values]
+                                                 for i in range(len(fields)))])
+        else:
+            sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+            cur.executemany(f"UPDATE {table} SET {sets} WHERE id = %s",
+                            [[*v, r.pk] for v, r in zip(values, rows, strict=True)])
 
 
 def _skipped(row: Schedule, when: datetime | None, count: int, reason: str) -> None:

@@ -269,6 +269,36 @@ class RunBody(Schema):
     tags: dict[str, str] | None = Field(None, description="An object of strings.")
 
 
+class RunItem(Schema):
+    """One run of a batch (``POST /api/workflows/{name}/runs``): the single run's body."""
+
+    input: Any = Field(None, description="The workflow's input (JSON).")
+    idempotency_key: str | None = Field(
+        None, max_length=200, description="A run of this workflow with this key already "
+                                          "(or an earlier item's): that run is answered.")
+    priority: int = Field(0, ge=-1000, le=1000, description="Higher runs first.")
+    tags: dict[str, str] | None = Field(None, description="An object of strings.")
+
+
+class RunsBody(Schema):
+    # Items are checked by the command layer (commands.start_many), so that a bad one is
+    # named ``inputs[3].priority`` in the one error shape; the schema documents them.
+    inputs: Annotated[list[Any], Documented(list[RunItem])] = Field(
+        description="The runs to start, in order: 1 to 10,000 objects, each with the "
+                    "single run's fields (input, idempotency_key, priority, tags).")
+
+
+class StartedRun(Schema):
+    created: bool = Field(description="False: an earlier run with the item's idempotency "
+                                      "key was found (it is the execution answered).")
+    execution: Execution
+
+
+class RunsStarted(Schema):
+    items: list[StartedRun] = Field(description="One per item of ``inputs``, in order.")
+    created: int = Field(description="How many runs this request created.")
+
+
 class ResumeBody(Schema):
     input: Any = Field(None, description="What the pause returns (JSON).")
     pause: Text | None = Field(None, max_length=200,

@@ -265,6 +265,80 @@ class DjangoStore(Store):
         self._call(lambda: Execution.objects.using(self.using).bulk_create(
             [Execution.from_record(r) for r in records], ignore_conflicts=True))
 
+    #: The most rows one INSERT of :meth:`insert_new` carries.
+    INSERT_ROWS = 500
+
+    def insert_new(self, rows: Sequence[tuple[ExecutionRecord, dict[str, Any]]]) -> set[str]:
+        """Insert new executions, each a record with the columns only the app has
+        (``workflow_version``, ``enqueued_at``, the start fields: ``executions.commands``
+        ``begin_many``), as multi-row INSERTs of up to :attr:`INSERT_ROWS` (one statement
+        for a single start; the caller holds a transaction around several). A row that
+        breaks a unique constraint (an idempotency key or a schedule's fire time that
+        has an execution already, or earlier in ``rows``) is left out, not an error:
+        the ids inserted are returned. Values are adapted as the model's fields do,
+        without building model instances."""
+        return self._call(self._insert_new, rows)
+
+    def _insert_new(self, rows: Sequence[tuple[ExecutionRecord, dict[str, Any]]]
+                    ) -> set[str]:
+        conn = self._conn
+        plan = self._insert_plan()
+        per = self.INSERT_ROWS
+        limit = conn.features.max_query_params
+        if limit:
+            per = max(1, min(per, limit // len(plan)))
+        inserted: set[str] = set()
+        with conn.cursor() as cur:
+            for start in range(0, len(rows), per):
+                chunk = rows[start:start + per]
+                params: list[Any] = []
+                for record, extra in chunk:
+                    for attname, _, in_record, prep, default in plan:
+                        if in_record:
+                            value = getattr(record, attname)
+                        else:
+                            value = extra.get(attname, default)
+                            if value is default and callable(default):
+                                value = default()
+                        params.append(value if prep is None or value is None
+                                      else prep(value, conn))
+                cur.execute(self._insert_new_sql(len(chunk)), params)
+                inserted.update(row[0] for row in cur.fetchall())
+        return inserted
+
+    def _insert_plan(self) -> list[tuple[str, str, bool, Callable[..., Any] | None, Any]]:
+        """Per column of the execution table (the generated ones aside): its attribute
+        and column, whether the record has it, how to adapt a value, its default."""
+        plan = self._sql.get("insert_plan")
+        if plan is None:
+            from django.db import models
+
+            from flux.store import RECORD_FIELDS as RECORD_ATTRS
+
+            plan = []
+            for f in Execution._meta.concrete_fields:
+                if f.generated:
+                    continue
+                adapt = isinstance(f, models.JSONField | models.DateTimeField)
+                default = f.default if f.has_default() else None
+                plan.append((f.attname, f.column, f.attname in RECORD_ATTRS,
+                             f.get_db_prep_save if adapt else None, default))
+            self._sql["insert_plan"] = plan
+        return plan  # type: ignore[return-value]
+
+    def _insert_new_sql(self, rows: int) -> str:
+        key = ("insert_new", rows)
+        sql = self._sql.get(key)
+        if sql is None:
+            qn = self._conn.ops.quote_name
+            plan = self._insert_plan()
+            marks = "(" + ", ".join(["%s"] * len(plan)) + ")"
+            sql = self._sql[key] = (
+                f"INSERT INTO {qn(Execution._meta.db_table)} "
+                f"({', '.join(qn(column) for _, column, *_ in plan)}) "
+                f"VALUES {', '.join([marks] * rows)} ON CONFLICT DO NOTHING RETURNING id")
+        return sql
+
     def get(self, execution_id: str) -> ExecutionRecord:
         return self._call(lambda: self._execution(execution_id).record())
 

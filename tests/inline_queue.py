@@ -1,6 +1,7 @@
 """A queue run in-process: stands in for Huey in tests that exercise the runner.
 
-``runner.send`` (the only place a message goes to Huey) is replaced by a list;
+``runner.send`` and ``runner.send_many`` (the only places a message goes to Huey) are
+replaced by a list;
 ``drain()`` runs what was sent, here, as a worker would.
 """
 
@@ -24,6 +25,11 @@ class Queue:
         self.sent.append(execution_id)
         self.priority[execution_id] = priority
 
+    def send_many(self, messages: list[tuple[str, int]]) -> bool:
+        for execution_id, priority in messages:
+            self.send(execution_id, priority=priority)
+        return True
+
     def next(self) -> str:
         best = max(range(len(self.sent)), key=lambda i: (self.priority.get(self.sent[i], 0),
                                                           -i))
@@ -42,5 +48,6 @@ def queue(transactional_db, monkeypatch):
 
     q = Queue()
     monkeypatch.setattr(runner, "send", q.send)
+    monkeypatch.setattr(runner, "send_many", q.send_many)
     yield q
     runner.close_thread_store()

@@ -48,6 +48,11 @@ def start(name: str, input: Any, **options: Any) -> commands.Started:
     return commands.begin(workflow_named(name), input, actor=actor(), **options)
 
 
+def start_many(name: str, items: list[Any]) -> list[commands.Started]:
+    """Start a run per item (the API's batch items), in one transaction."""
+    return commands.start_many(workflow_named(name), items, actor=actor())
+
+
 def resume(execution: Execution, input: Any, pause: str | None) -> Execution:
     return commands.resume(execution.pk, input, pause=pause, actor=actor())
 

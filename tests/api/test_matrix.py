@@ -118,6 +118,9 @@ MATRIX: list[Rule] = [
     Rule("api/workflows/{name}", path="/api/workflows/{workflow}"),
     Rule("api/workflows/{name}/run", "POST", perms.RUN, "/api/workflows/{workflow}/run",
          allowed="operator", denied="viewer", body={"input": {"name": "Ada"}}, ok=(201,)),
+    Rule("api/workflows/{name}/runs", "POST", perms.RUN, "/api/workflows/{workflow}/runs",
+         allowed="operator", denied="viewer", body={"inputs": [{"input": {"name": "Ada"}}]},
+         ok=(201,), note="a batch: the single run's permission"),
     # executions
     Rule("api/executions/", path="/api/executions/"),
     Rule("api/executions/{execution_id}", path="/api/executions/{completed}"),

@@ -113,6 +113,36 @@ def test_overlap_cancel_other_cancels_the_unfinished_run(queue, frozen):
     assert second.status == Status.QUEUED
 
 
+def test_the_fires_of_one_tick_start_together_once_each(queue, frozen, monkeypatch):
+    """60 schedules with two fires due each: one tick starts the 120 runs in a handful of
+    statements (not a few per fire), and a second worker's tick over the same fire
+    times (it read the rows before the first moved them) starts none again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(60):
+        make(f"s{i:02d}", overlap="allow", input=i)
+    Schedule.objects.filter(name="s07").update(workflow="gone_workflow")
+    frozen.advance(minutes=2)
+    with CaptureQueriesContext(connection) as queries:
+        started = schedules.tick(limit=40)
+    assert len(started) == 118 and len(queue.sent) == 118
+    assert len(queries.captured_queries) <= 3 * 6  # per batch of 40: lock, overlap, insert, save
+    fires = list(Execution.objects.values_list("schedule", "scheduled_for", "input"))
+    assert len(set(fires)) == 118
+    assert {(s, i) for s, _, i in fires} == {(f"s{i:02d}", i) for i in range(60) if i != 7}
+    gone = Schedule.objects.get(name="s07")
+    assert gone.skipped == 2 and "not started" in gone.last_skip_reason
+    assert gone.next_fire_at == T0 + timedelta(minutes=3)
+    row = Schedule.objects.get(name="s03")
+    assert row.last_fire_at == T0 + timedelta(minutes=2)
+    assert row.last_execution_id == runs("s03")[-1].pk
+    queue.sent.clear()
+    Schedule.objects.filter(from_code=False).update(next_fire_at=T0 + timedelta(minutes=1))
+    assert schedules.tick() == [] and queue.sent == []
+    assert Execution.objects.count() == 118
+
+
 def test_a_fire_time_the_clock_skips_runs_once_at_the_next_valid_instant(queue):
     from executions.conf import clock
 
