@@ -336,7 +336,8 @@ def begin_many(items: Sequence[StartItem], *, actor: Actor,
     if not rows:
         return [None] * len(items)
     store = eng.store
-    with transaction.atomic(savepoint=False) if len(rows) > store.INSERT_ROWS else _nothing():
+    with transaction.atomic(savepoint=False) if store.needs_transaction(len(rows)) else (
+            _nothing()):
         inserted = store.insert_new(rows)  # type: ignore[attr-defined]
         messages = [(r.id, extra["priority"]) for r, extra in rows if r.id in inserted]
         if messages:

@@ -139,18 +139,24 @@ def send_many(messages: list[tuple[str, int]]) -> bool:
 
 def _enqueue_together(huey: Any, messages: list[tuple[bytes, int | None]]) -> None:
     """Huey's ``storage.enqueue`` for each message, in one round trip: the Redis
-    storages' own code run against a pipeline, SQLite's inserts in one transaction."""
+    storages' own code run against :class:`_Merged` and sent as one command per queue,
+    SQLite's inserts in one transaction."""
     import copy
 
     from huey.storage import RedisStorage, SqliteStorage
 
     storage = huey.storage
     if isinstance(storage, RedisStorage):
-        pipe = storage.conn.pipeline(transaction=False)
+        merged = _Merged()
         batch = copy.copy(storage)
-        batch.conn = pipe
+        batch.conn = merged
         for data, priority in messages:
             batch.enqueue(data, priority)
+        pipe = storage.conn.pipeline(transaction=False)
+        for key, members in merged.zadds.items():
+            pipe.zadd(key, members)
+        for key, values in merged.lpushes.items():
+            pipe.lpush(key, *values)
         pipe.execute()
     elif isinstance(storage, SqliteStorage):
         with storage.db(commit=True) as cursor:
@@ -160,6 +166,23 @@ def _enqueue_together(huey: Any, messages: list[tuple[bytes, int | None]]) -> No
     else:
         for data, priority in messages:
             storage.enqueue(data, priority)
+
+
+class _Merged:
+    """Stands in for a Redis storage's connection while Huey's own ``enqueue`` runs for
+    each message (so the messages are what Huey makes: the priority storage's ordering
+    prefix, its scores), collecting the commands: one ZADD (or LPUSH) per queue for all
+    of them instead of one each."""
+
+    def __init__(self) -> None:
+        self.zadds: dict[str, dict[bytes, float]] = {}
+        self.lpushes: dict[str, list[bytes]] = {}
+
+    def zadd(self, key: str, mapping: dict[bytes, float]) -> None:
+        self.zadds.setdefault(key, {}).update(mapping)
+
+    def lpush(self, key: str, *values: bytes) -> None:
+        self.lpushes.setdefault(key, []).extend(values)
 
 
 def send_or_leave_to_reaper(execution_id: str, *, delay: float | None = None,

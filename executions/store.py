@@ -265,46 +265,116 @@ class DjangoStore(Store):
         self._call(lambda: Execution.objects.using(self.using).bulk_create(
             [Execution.from_record(r) for r in records], ignore_conflicts=True))
 
-    #: The most rows one INSERT of :meth:`insert_new` carries.
+    #: The most rows one INSERT of :meth:`insert_new` carries on SQLite.
     INSERT_ROWS = 500
 
     def insert_new(self, rows: Sequence[tuple[ExecutionRecord, dict[str, Any]]]) -> set[str]:
         """Insert new executions, each a record with the columns only the app has
         (``workflow_version``, ``enqueued_at``, the start fields: ``executions.commands``
-        ``begin_many``), as multi-row INSERTs of up to :attr:`INSERT_ROWS` (one statement
-        for a single start; the caller holds a transaction around several). A row that
-        breaks a unique constraint (an idempotency key or a schedule's fire time that
-        has an execution already, or earlier in ``rows``) is left out, not an error:
-        the ids inserted are returned. Values are adapted as the model's fields do,
-        without building model instances."""
+        ``begin_many``). A row that breaks a unique constraint (an idempotency key or a
+        schedule's fire time that has an execution already, or earlier in ``rows``) is
+        left out, not an error: the ids inserted are returned. Values are adapted as the
+        model's fields do, without building model instances.
+
+        PostgreSQL: one statement whatever the count (``INSERT ... SELECT FROM unnest``
+        of one array per column, bound on the server: the SQL stays short, so psycopg
+        does not scan a statement of ten thousand placeholders). SQLite: multi-row
+        INSERTs of up to :attr:`INSERT_ROWS` (:meth:`needs_transaction` says when the
+        caller must hold a transaction around them)."""
         return self._call(self._insert_new, rows)
+
+    def needs_transaction(self, count: int) -> bool:
+        """Whether :meth:`insert_new` of ``count`` rows takes more than one statement."""
+        return self._conn.vendor != "postgresql" and count > self._rows_per_insert()
+
+    def _rows_per_insert(self) -> int:
+        limit = self._conn.features.max_query_params
+        return max(1, min(self.INSERT_ROWS, limit // len(self._insert_plan()))) if limit else (
+            self.INSERT_ROWS)
 
     def _insert_new(self, rows: Sequence[tuple[ExecutionRecord, dict[str, Any]]]
                     ) -> set[str]:
         conn = self._conn
         plan = self._insert_plan()
-        per = self.INSERT_ROWS
-        limit = conn.features.max_query_params
-        if limit:
-            per = max(1, min(per, limit // len(plan)))
+        values: list[list[Any]] = [[] for _ in plan]
+        for record, extra in rows:
+            for column, (attname, _, in_record, _, default) in zip(values, plan, strict=True):
+                if in_record:
+                    value = getattr(record, attname)
+                else:
+                    value = extra.get(attname, default)
+                    if value is default and callable(default):
+                        value = default()
+                column.append(value)
+        if conn.vendor == "postgresql":
+            return self._insert_unnest(values)
+        for column, (*_, prep, _) in zip(values, plan, strict=True):
+            if prep is not None:
+                column[:] = [v if v is None else prep(v, conn) for v in column]
         inserted: set[str] = set()
+        per = self._rows_per_insert()
+        width = len(plan)
+        flat = [column[i] for i in range(len(rows)) for column in values]
         with conn.cursor() as cur:
             for start in range(0, len(rows), per):
-                chunk = rows[start:start + per]
-                params: list[Any] = []
-                for record, extra in chunk:
-                    for attname, _, in_record, prep, default in plan:
-                        if in_record:
-                            value = getattr(record, attname)
-                        else:
-                            value = extra.get(attname, default)
-                            if value is default and callable(default):
-                                value = default()
-                        params.append(value if prep is None or value is None
-                                      else prep(value, conn))
-                cur.execute(self._insert_new_sql(len(chunk)), params)
+                count = min(per, len(rows) - start)
+                cur.execute(self._insert_new_sql(count),
+                            flat[start * width:(start + count) * width])
                 inserted.update(row[0] for row in cur.fetchall())
         return inserted
+
+    def _insert_unnest(self, values: list[list[Any]]) -> set[str]:
+        """PostgreSQL: ``INSERT ... SELECT FROM unnest(arrays)``, a column the same in
+        every row (most are: the defaults of a new execution) sent once as a value, the
+        others as arrays (psycopg dumps arrays in Python: fewer is faster)."""
+        conn = self._conn
+        plan = self._insert_plan()
+        same = tuple(all(v is column[0] or _identical(v, column[0]) for v in column)
+                     for column in values)
+        params = []
+        for column, (*_, prep, _), one in zip(values, plan, same, strict=True):
+            if prep is not None:
+                if one:
+                    column = column[:1]
+                column = [v if v is None else prep(v, conn) for v in column]
+            params.append(column[0] if one else column)
+        key = ("insert_unnest", same)
+        sql = self._sql.get(key)
+        if sql is None:
+            qn = conn.ops.quote_name
+            fields = {f.attname: f for f in Execution._meta.concrete_fields}
+            arrays, selected = [], []
+            for i, (attname, *_) in enumerate(plan):
+                db_type = fields[attname].cast_db_type(conn)
+                if same[i]:
+                    selected.append(f"%s::{db_type}")
+                else:
+                    arrays.append(f"%s::{db_type}[]")
+                    selected.append(f"v.c{i}")
+            names = ", ".join(f"c{i}" for i in range(len(plan)) if not same[i])
+            source = (f"unnest({', '.join(arrays)}) AS v ({names})" if arrays
+                      else "(SELECT 1) AS v")
+            sql = self._sql[key] = (
+                f"INSERT INTO {qn(Execution._meta.db_table)} "
+                f"({', '.join(qn(column) for _, column, *_ in plan)}) "
+                f"SELECT {', '.join(selected)} FROM {source} "
+                "ON CONFLICT DO NOTHING RETURNING id")
+        # The placeholders in the order the SQL has them: the constants (in the SELECT
+        # list) come before the arrays (in FROM).
+        ordered = ([p for p, one in zip(params, same, strict=True) if one]
+                   + [p for p, one in zip(params, same, strict=True) if not one])
+        with self._bound_cursor() as cur:
+            cur.execute(sql, ordered)
+            return {row[0] for row in cur.fetchall()}
+
+    def _bound_cursor(self) -> Any:
+        """A cursor binding parameters on the server (PostgreSQL), logged as Django's
+        cursors are (a test's CaptureQueriesContext sees its statements)."""
+        import psycopg
+
+        conn = self._conn
+        conn.ensure_connection()
+        return conn._prepare_cursor(psycopg.Cursor(conn.connection))
 
     def _insert_plan(self) -> list[tuple[str, str, bool, Callable[..., Any] | None, Any]]:
         """Per column of the execution table (the generated ones aside): its attribute
@@ -765,6 +835,18 @@ class DjangoStore(Store):
             row.record() for row in Execution.objects.using(self.using)
             .filter(status=Status.RUNNING, lease_owner__isnull=False, lease_expires__lt=now)
             .order_by("lease_expires")[:limit]])
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Equal and of the same types all the way down (``1 == True == 1.0`` is not enough
+    to store one JSON value for the other)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_identical(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(map(_identical, a, b))
+    return bool(a == b)
 
 
 @functools.cache
