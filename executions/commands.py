@@ -18,7 +18,10 @@ medium. Each command
   engine's typed errors, having written nothing;
 * writes in one transaction (the inbox's mirror is written inside it by the store's
   append hooks) and sends the queue message after the commit
-  (:func:`executions.runner.enqueue`); live publishing follows the commit too.
+  (:func:`executions.runner.enqueue`); live publishing follows the commit too. A start
+  is a single INSERT (its queue fields in it, nothing read back), and many starts are
+  one transaction with one enqueue of all their messages (:func:`begin_many`,
+  :func:`start_many`).
 
 Errors: :class:`flux.errors.InvalidStateError` (409), ``InvalidInputError`` (422;
 :class:`InputTooLarge` 413), ``WorkflowNotFoundError`` / ``ExecutionNotFoundError``
@@ -304,7 +307,8 @@ def _item(wf: Workflow, index: int, item: Any) -> StartItem:
 
 def begin_many(items: Sequence[StartItem], *, actor: Actor,
                refused: Callable[[int, ExecutionError], None] | None = None,
-               plain_errors: bool = False) -> list[Started | None]:
+               plain_errors: bool = False, messages: list[tuple[str, int]] | None = None
+               ) -> list[Started | None]:
     """Start every item in one transaction, the queue messages sent together after the
     commit (``runner.send_many``: one Redis pipeline); the outcomes in order.
 
@@ -312,10 +316,13 @@ def begin_many(items: Sequence[StartItem], *, actor: Actor,
     bad one refuses the whole batch (:class:`InvalidItem` naming its index), unless
     ``refused`` is given: then it is told ``(index, error)`` and the item is left out
     (its outcome None; the scheduler records such a fire as skipped). ``plain_errors``:
-    a single start's errors, without an index. Then the rows go in as multi-row INSERTs
-    (:meth:`DjangoStore.insert_new`); a row the unique constraints refuse (a key or
-    fire taken already, or twice in the batch) gives back the execution that holds
-    it, read in one query per kind.
+    a single start's errors, without an index. ``messages``: the queue messages ``(id,
+    priority)`` are added to it after the commit instead of sent (the caller sends them
+    with ``runner.send_many``: the scheduler, once per tick).
+
+    Then the rows go in (:meth:`DjangoStore.insert_new`: one statement on PostgreSQL);
+    a row the unique constraints refuse (a key or fire taken already, or twice in the
+    batch) gives back the execution that holds it, read in one query.
     """
     for who in {item.actor or actor for item in items}:
         who.require(RUN, "start a run")
@@ -339,9 +346,10 @@ def begin_many(items: Sequence[StartItem], *, actor: Actor,
     with transaction.atomic(savepoint=False) if store.needs_transaction(len(rows)) else (
             _nothing()):
         inserted = store.insert_new(rows)  # type: ignore[attr-defined]
-        messages = [(r.id, extra["priority"]) for r, extra in rows if r.id in inserted]
-        if messages:
-            transaction.on_commit(lambda: runner.send_many(messages))
+        queued = [(r.id, extra["priority"]) for r, extra in rows if r.id in inserted]
+        if queued:
+            transaction.on_commit(lambda: runner.send_many(queued) if messages is None
+                                  else messages.extend(queued))
     existing = _holders([r for r in rows if r[0].id not in inserted]) if (
         len(inserted) < len(rows)) else {}
     out: list[Started | None] = []

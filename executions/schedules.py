@@ -11,11 +11,13 @@ with the workflow's schema), and raises :class:`ScheduleNotFound` (404),
 Firing. Every worker runs :func:`scheduler_loop` (a thread beside the reaper; its own
 loop because the reaper's 2 s pace would make a run start up to 2 s late): every
 ``FLUX_SCHEDULES["tick_seconds"]`` (0.5 s) :func:`tick` looks for schedules whose
-``next_fire_at`` has come. A worker claims due schedules by locking their rows, 100 at a time
-(PostgreSQL ``FOR UPDATE SKIP LOCKED``: two workers share the work; SQLite's
-transactions are serialised) and
-moving ``next_fire_at`` past now in the transaction that starts the runs through
-:func:`executions.commands.begin` with ``schedule`` and ``scheduled_for``. Those two
+``next_fire_at`` has come. A worker claims due schedules by locking their rows,
+:data:`TICK_BATCH` at a time (PostgreSQL ``FOR UPDATE SKIP LOCKED``: two workers share
+the work; SQLite's transactions are serialised) and moving ``next_fire_at`` past now in
+the transaction that starts all their runs at once through
+:func:`executions.commands.begin_many` with ``schedule`` and ``scheduled_for`` (one
+INSERT on PostgreSQL, one pipelined enqueue after the commit; the rows' bookkeeping is
+one UPDATE: :func:`fire_due`). Those two
 are unique together on the execution, so however many workers tick, a fire time gets
 one run; a worker killed mid-tick rolls its transaction back and the next tick (any
 worker's) fires the same times. Fires later than the catch-up window are recorded as
@@ -35,13 +37,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 
-from executions import commands, starting
+from executions import commands, runner, starting
 from executions.admission import WAITING
 from executions.commands import Actor
 from executions.conf import app_settings, clock
 from executions.models import Execution, Schedule
 from executions.permissions import MANAGE_SCHEDULES
 from executions.runner import engine
+from executions.store import adapter, bound_cursor
 from flux.errors import ExecutionError, InvalidInputError, InvalidStateError
 from flux.projection import Status
 from flux.schedule import OVERLAP_POLICIES, Schedule as Spec, ScheduleError
@@ -285,15 +288,24 @@ def tick(now: datetime | None = None, limit: int = TICK_BATCH) -> list[str]:
     schedules per transaction, until nothing is due; the ids of the runs started."""
     now = clock.now() if now is None else now
     started: list[str] = []
-    while True:
-        with transaction.atomic():
-            rows = list(Schedule.objects.select_for_update(skip_locked=True)
-                        .filter(paused=False, next_fire_at__lte=now)
-                        .order_by("next_fire_at")[:limit])
-            if rows:
-                started += fire_due(rows, now)
-        if len(rows) < limit:
-            return started
+    # The runs' queue messages go out once every batch of the tick is committed: worker
+    # threads that began running the first batch's runs would slow the next batches
+    # (the same processes, one GIL); a crash before they are sent leaves the runs to
+    # the reaper's re-send, as a queue outage does.
+    messages: list[tuple[str, int]] = []
+    try:
+        while True:
+            with transaction.atomic():
+                rows = list(Schedule.objects.select_for_update(skip_locked=True)
+                            .filter(paused=False, next_fire_at__lte=now)
+                            .order_by("next_fire_at")[:limit])
+                if rows:
+                    started += fire_due(rows, now, messages)
+            if len(rows) < limit:
+                return started
+    finally:
+        if messages:
+            runner.send_many(messages)
 
 
 class _Times:
@@ -322,10 +334,12 @@ class _Times:
 _NONE: Any = object()
 
 
-def fire_due(rows: list[Schedule], now: datetime) -> list[str]:
+def fire_due(rows: list[Schedule], now: datetime,
+             messages: list[tuple[str, int]] | None = None) -> list[str]:
     """Fire the due fire times of ``rows`` (locked by the caller's transaction): every
-    run through one ``commands.begin_many`` (its INSERTs, one pipelined enqueue after
-    the commit), the rows' bookkeeping in one statement; the ids of the runs started."""
+    run through one ``commands.begin_many`` (its INSERTs; the queue messages sent
+    together after the commit, or added to ``messages`` then for the caller to send),
+    the rows' bookkeeping in one statement; the ids of the runs started."""
     times = _Times()
     active = _active_runs([r.name for r in rows if r.overlap != "allow"])
     items: list[commands.StartItem] = []
@@ -339,7 +353,8 @@ def fire_due(rows: list[Schedule], now: datetime) -> list[str]:
         row, when = fires[index]
         _skipped(row, when, 1, f"not started: {exc}"[:200])
 
-    outcomes = commands.begin_many(items, actor=Actor.system(None), refused=refused)
+    outcomes = commands.begin_many(items, actor=Actor.system(None), refused=refused,
+                                   messages=messages)
     started = []
     for outcome, (row, when) in zip(outcomes, fires, strict=True):
         row.last_fire_at = when
@@ -443,9 +458,11 @@ def _save(rows: list[Schedule]) -> None:
     conn = connections["default"]
     qn = conn.ops.quote_name
     fields = [Schedule._meta.get_field(name) for name in _SAVED]
-    values = [[f.get_db_prep_save(getattr(r, f.attname), conn) for f in fields] for r in rows]
+    preps = [(f.attname, adapter(f, conn)) for f in fields]
+    values = [[getattr(r, name) if prep is None else prep(getattr(r, name), conn)
+               for name, prep in preps] for r in rows]
     table = qn(Schedule._meta.db_table)
-    with conn.cursor() as cur:
+    with bound_cursor(conn) as cur:
         if conn.vendor == "postgresql":
             types = [Schedule._meta.pk.rel_db_type(conn), *(f.db_type(conn) for f in fields)]
             arrays = ", ".join(f"%s::{t}[]" for t in types)
@@ -488,9 +505,28 @@ def scheduler_loop(stop: threading.Event, interval: float | None = None) -> None
                 log.info("flux scheduler: %.3f s CPU over the last %.0f s, %d runs started",
                          cpu, time.monotonic() - since, started)
                 cpu, started, since = 0.0, 0, time.monotonic()
-            stop.wait(pace)
+            stop.wait(_until_next_fire(pace))
     finally:
         connections.close_all()
+
+
+#: The shortest wait between two ticks (a fire that is due but locked by another worker).
+MIN_WAIT = 0.05
+
+
+def _until_next_fire(pace: float) -> float:
+    """How long to wait before the next tick: ``pace``, or less when the next fire
+    time comes sooner, so a fire at 09:00:00 is seen at 09:00:00 and not up to a tick
+    later. A failed look-up waits ``pace``."""
+    try:
+        due = (Schedule.objects.filter(paused=False, next_fire_at__isnull=False)
+               .order_by("next_fire_at").values_list("next_fire_at", flat=True).first())
+    except Exception:
+        connections.close_all()
+        return pace
+    if due is None:
+        return pace
+    return min(pace, max(MIN_WAIT, (due - clock.now()).total_seconds()))
 
 
 def preview(cron: str | None, interval_seconds: int | None, timezone: str = "UTC",

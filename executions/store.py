@@ -368,31 +368,22 @@ class DjangoStore(Store):
             return {row[0] for row in cur.fetchall()}
 
     def _bound_cursor(self) -> Any:
-        """A cursor binding parameters on the server (PostgreSQL), logged as Django's
-        cursors are (a test's CaptureQueriesContext sees its statements)."""
-        import psycopg
-
-        conn = self._conn
-        conn.ensure_connection()
-        return conn._prepare_cursor(psycopg.Cursor(conn.connection))
+        return bound_cursor(self._conn)
 
     def _insert_plan(self) -> list[tuple[str, str, bool, Callable[..., Any] | None, Any]]:
         """Per column of the execution table (the generated ones aside): its attribute
         and column, whether the record has it, how to adapt a value, its default."""
         plan = self._sql.get("insert_plan")
         if plan is None:
-            from django.db import models
-
             from flux.store import RECORD_FIELDS as RECORD_ATTRS
 
             plan = []
             for f in Execution._meta.concrete_fields:
                 if f.generated:
                     continue
-                adapt = isinstance(f, models.JSONField | models.DateTimeField)
                 default = f.default if f.has_default() else None
                 plan.append((f.attname, f.column, f.attname in RECORD_ATTRS,
-                             f.get_db_prep_save if adapt else None, default))
+                             adapter(f, self._conn), default))
             self._sql["insert_plan"] = plan
         return plan  # type: ignore[return-value]
 
@@ -835,6 +826,33 @@ class DjangoStore(Store):
             row.record() for row in Execution.objects.using(self.using)
             .filter(status=Status.RUNNING, lease_owner__isnull=False, lease_expires__lt=now)
             .order_by("lease_expires")[:limit]])
+
+
+def adapter(field: Any, conn: Any) -> Callable[[Any, Any], Any] | None:
+    """How a value of the model ``field`` is written on ``conn`` by hand (as Django's
+    ``get_db_prep_save`` does), or None when the driver takes it as it is: JSON always
+    needs it; a datetime on SQLite (text), not on PostgreSQL (psycopg sends an aware
+    datetime as it is, which is all Django's preparation does there)."""
+    from django.db import models
+
+    if isinstance(field, models.JSONField):
+        return field.get_db_prep_save
+    if isinstance(field, models.DateTimeField) and conn.vendor != "postgresql":
+        return field.get_db_prep_save
+    return None
+
+
+def bound_cursor(conn: Any) -> Any:
+    """A cursor of Django's connection ``conn`` that binds parameters on the server on
+    PostgreSQL (psycopg dumps a list as one array; the SQL text stays short, so psycopg
+    does not scan a statement of thousands of placeholders), logged as Django's cursors
+    are (a test's CaptureQueriesContext sees its statements). Elsewhere: ``cursor()``."""
+    if conn.vendor != "postgresql":
+        return conn.cursor()
+    import psycopg
+
+    conn.ensure_connection()
+    return conn._prepare_cursor(psycopg.Cursor(conn.connection))
 
 
 def _identical(a: Any, b: Any) -> bool:
