@@ -27,9 +27,11 @@ overlap policy refuses.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -293,6 +295,7 @@ def tick(now: datetime | None = None, limit: int = TICK_BATCH) -> list[str]:
     # (the same processes, one GIL); a crash before they are sent leaves the runs to
     # the reaper's re-send, as a queue outage does.
     messages: list[tuple[str, int]] = []
+    resume_gc = _pause_gc()
     try:
         while True:
             with transaction.atomic():
@@ -304,8 +307,21 @@ def tick(now: datetime | None = None, limit: int = TICK_BATCH) -> list[str]:
             if len(rows) < limit:
                 return started
     finally:
+        resume_gc()
         if messages:
             runner.send_many(messages)
+
+
+def _pause_gc() -> Callable[[], None]:
+    """Pause the cyclic garbage collector for a tick (a function that resumes it). A
+    tick of thousands of fires allocates hundreds of thousands of short-lived objects,
+    freed by reference counting; the collections they trigger walk every object of the
+    process, a quarter of the tick's CPU (measured: 0.65-0.75 s against 0.50 s for
+    10,000 fires). Left as it was when something else had paused it."""
+    if not gc.isenabled():
+        return lambda: None
+    gc.disable()
+    return gc.enable
 
 
 class _Times:
@@ -465,7 +481,7 @@ def _save(rows: list[Schedule]) -> None:
     with bound_cursor(conn) as cur:
         if conn.vendor == "postgresql":
             types = [Schedule._meta.pk.rel_db_type(conn), *(f.db_type(conn) for f in fields)]
-            arrays = ", ".join(f"%s::{t}[]" for t in types)
+            arrays = ", ".join(f"%b::{t}[]" for t in types)
             sets = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in fields)
             columns = ", ".join(qn(c) for c in ["id", *(f.column for f in fields)])
             cur.execute(f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v ({columns}) "

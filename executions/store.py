@@ -277,8 +277,9 @@ class DjangoStore(Store):
         model's fields do, without building model instances.
 
         PostgreSQL: one statement whatever the count (``INSERT ... SELECT FROM unnest``
-        of one array per column, bound on the server: the SQL stays short, so psycopg
-        does not scan a statement of ten thousand placeholders). SQLite: multi-row
+        of one array per column, bound on the server in binary: the SQL stays short,
+        so psycopg neither scans a statement of ten thousand placeholders nor quotes
+        each value as text). SQLite: multi-row
         INSERTs of up to :attr:`INSERT_ROWS` (:meth:`needs_transaction` says when the
         caller must hold a transaction around them)."""
         return self._call(self._insert_new, rows)
@@ -349,7 +350,7 @@ class DjangoStore(Store):
                 if same[i]:
                     selected.append(f"%s::{db_type}")
                 else:
-                    arrays.append(f"%s::{db_type}[]")
+                    arrays.append(f"%b::{db_type}[]")
                     selected.append(f"v.c{i}")
             names = ", ".join(f"c{i}" for i in range(len(plan)) if not same[i])
             source = (f"unnest({', '.join(arrays)}) AS v ({names})" if arrays

@@ -83,6 +83,14 @@ def main() -> None:
                                 "FROM executions_execution WHERE schedule IS NOT NULL")
             created = [float(r[0]) for r in rows]
             started = [float(r[1]) for r in rows if r[1] is not None]
+            by_minute = d.query("SELECT scheduled_for, array_agg(extract(epoch FROM "
+                                "created_at - scheduled_for)::float) FROM "
+                                "executions_execution WHERE schedule IS NOT NULL "
+                                "GROUP BY 1 ORDER BY 1")
+            for when, lags in by_minute:
+                print(f"fire {when:%H:%M}: {len(lags)} runs, created lag p50 "
+                      f"{pct(lags, .5):.2f} s, p99 {pct(lags, .99):.2f} s, "
+                      f"max {max(lags):.2f} s")
             cpu = [float(m) for m in re.findall(
                 r"flux scheduler: ([0-9.]+) s CPU over the last", d.logs())]
             print("| schedules | runs | duplicates | created lag p50 / p99 | started lag "
