@@ -81,7 +81,6 @@ def measure(batch: int, singles: int) -> dict:
     started = commands.start_many(WORKFLOW, items, actor=actor)
     rate("command_batch", batch, time.perf_counter() - t0)
     assert sum(s.created for s in started) == batch
-    print("after batch", storage.queue_size(), Execution.objects.count(), file=sys.stderr)
 
     user = User.objects.create_user("bench")
     user.groups.add(Group.objects.get(name="operator"))
