@@ -237,6 +237,18 @@ export interface paths {
      */
     post: operations["executions_api_run_workflow"];
   };
+  "/api/workflows/{name}/runs": {
+    /**
+     * Start many executions at once
+     * @description One run per item of ``inputs`` (each the single run's body: ``input``,
+     * ``idempotency_key``, ``priority``, ``tags``), started in one transaction and queued
+     * together. Answers the executions in the items' order: 201 when any was created, 200
+     * when every item's key had a run already (``created`` says which). A bad item refuses
+     * the whole batch, nothing started: 422 (413 for an input over the size limit) whose
+     * ``errors`` name it (``inputs[3].priority``); at most 10,000 items (413).
+     */
+    post: operations["executions_api_run_workflow_many"];
+  };
 }
 
 export type webhooks = Record<string, never>;
@@ -1402,6 +1414,56 @@ export interface components {
        */
       version?: number | null;
     };
+    /**
+     * RunItem
+     * @description One run of a batch (``POST /api/workflows/{name}/runs``): the single run's body.
+     */
+    RunItem: {
+      /**
+       * Idempotency Key
+       * @description A run of this workflow with this key already (or an earlier item's): that run is answered.
+       */
+      idempotency_key?: string | null;
+      /**
+       * Input
+       * @description The workflow's input (JSON).
+       */
+      input?: unknown;
+      /**
+       * Priority
+       * @description Higher runs first.
+       * @default 0
+       */
+      priority?: number;
+      /**
+       * Tags
+       * @description An object of strings.
+       */
+      tags?: {
+        [key: string]: string;
+      } | null;
+    };
+    /** RunsBody */
+    RunsBody: {
+      /**
+       * Inputs
+       * @description The runs to start, in order: 1 to 10,000 objects, each with the single run's fields (input, idempotency_key, priority, tags).
+       */
+      inputs: components["schemas"]["RunItem"][];
+    };
+    /** RunsStarted */
+    RunsStarted: {
+      /**
+       * Created
+       * @description How many runs this request created.
+       */
+      created: number;
+      /**
+       * Items
+       * @description One per item of ``inputs``, in order.
+       */
+      items: components["schemas"]["StartedRun"][];
+    };
     /** ScheduleChange */
     ScheduleChange: {
       /** Catchup Seconds */
@@ -1531,6 +1593,15 @@ export interface components {
       description?: string;
       /** Value */
       value: string;
+    };
+    /** StartedRun */
+    StartedRun: {
+      /**
+       * Created
+       * @description False: an earlier run with the item's idempotency key was found (it is the execution answered).
+       */
+      created: boolean;
+      execution: components["schemas"]["Execution"];
     };
     /**
      * TaskInfo
@@ -4394,6 +4465,83 @@ export interface operations {
       201: {
         content: {
           "application/json": components["schemas"]["Execution"];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request Entity Too Large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unprocessable Entity */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Start many executions at once
+   * @description One run per item of ``inputs`` (each the single run's body: ``input``,
+   * ``idempotency_key``, ``priority``, ``tags``), started in one transaction and queued
+   * together. Answers the executions in the items' order: 201 when any was created, 200
+   * when every item's key had a run already (``created`` says which). A bad item refuses
+   * the whole batch, nothing started: 422 (413 for an input over the size limit) whose
+   * ``errors`` name it (``inputs[3].priority``); at most 10,000 items (413).
+   */
+  executions_api_run_workflow_many: {
+    parameters: {
+      path: {
+        name: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RunsBody"];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RunsStarted"];
+        };
+      };
+      /** @description Created */
+      201: {
+        content: {
+          "application/json": components["schemas"]["RunsStarted"];
         };
       };
       /** @description Bad Request */
