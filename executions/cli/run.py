@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from executions import starting
 from executions.cli import actions
 from executions.cli.common import EXIT_OK, exit_code_for, parse_json
 from executions.cli.show import print_execution, wait_for
+from executions.core import starting
 
 
 def add_wait_options(parser: Any) -> None:

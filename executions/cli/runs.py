@@ -17,7 +17,6 @@ from typing import Any
 
 from django.utils import timezone
 
-from executions import dates, starting
 from executions.cli import actions
 from executions.cli.common import (
     EXIT_OK,
@@ -31,6 +30,7 @@ from executions.cli.common import (
 )
 from executions.cli.run import add_wait_options, finish
 from executions.cli.show import event_line, get_execution, print_execution
+from executions.core import dates, starting
 from executions.models import Execution
 from flux import Status
 
