@@ -38,7 +38,7 @@ from executions.access.permissions import (
 from executions.api import schemas
 from executions.api.errors import ApiError
 from executions.api.pagination import KeysetPagination
-from executions.core import commands, dates, registry, starting
+from executions.core import commands, dates, queries, registry, starting
 from executions.core.commands import Actor
 from executions.models import Event, Execution, Secret, Token, Workflow as WorkflowRow
 from flux import Status as RunStatus
@@ -148,23 +148,13 @@ get_execution = commands.execution
 @paginate(KeysetPagination, order=("-created_at", "-id"), item=Execution.to_dict)
 @api_requires(VIEW)
 def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
-    rows = Execution.objects.all()
-    if params.status:
-        if params.status not in RunStatus.ALL:
-            raise ApiError(400, f"Unknown status '{params.status}': use one of "
-                                f"{', '.join(RunStatus.ALL)}.", code="bad_status")
-        rows = rows.filter(status=params.status)
-    if params.workflow:
-        rows = rows.filter(workflow=params.workflow)
-    if params.parent:
-        rows = rows.filter(parent_execution_id=params.parent)
-    if params.since:
-        rows = rows.filter(created_at__gte=params.since)
-    if params.until:
-        rows = rows.filter(created_at__lt=params.until)
-    if params.tag:
-        rows = starting.filter_tags(rows, starting.parse_tag_filters(params.tag, ":"))
-    return rows
+    if params.status and params.status not in RunStatus.ALL:
+        raise ApiError(400, f"Unknown status '{params.status}': use one of "
+                            f"{', '.join(RunStatus.ALL)}.", code="bad_status")
+    return queries.matching(statuses=[params.status] if params.status else [],
+                            workflow=params.workflow, parent=params.parent,
+                            since=params.since, until=params.until,
+                            tags=starting.parse_tag_filters(params.tag, ":"))
 
 
 @router.get("/executions/{execution_id}", response={200: schemas.ExecutionDetail, **ERRORS},

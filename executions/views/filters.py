@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 
 from executions.api import pagination
-from executions.core import dates
+from executions.core import dates, queries
 from executions.models import Execution
 from executions.views.common import STATUSES
 
@@ -127,20 +127,8 @@ def parse(params: QueryDict, now: datetime | None = None) -> Filters:
 
 def matching(f: Filters) -> QuerySet[Execution]:
     """Every execution the filters match (no order, no cursor)."""
-    rows = Execution.objects.all()
-    if f.statuses:
-        rows = rows.filter(status__in=f.statuses)
-    if f.workflow:
-        rows = rows.filter(workflow=f.workflow)
-    if f.parent:
-        rows = rows.filter(parent_execution_id=f.parent)
-    if f.since:
-        rows = rows.filter(created_at__gte=f.since)
-    if f.until:
-        rows = rows.filter(created_at__lt=f.until)
-    if f.id:
-        rows = rows.filter(pk=f.id) if len(f.id) == 32 else rows.filter(pk__startswith=f.id)
-    return rows
+    return queries.matching(statuses=f.statuses, workflow=f.workflow, parent=f.parent,
+                            since=f.since, until=f.until, id_prefix=f.id)
 
 
 def page(f: Filters) -> tuple[list[Execution], str | None]:
