@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, register
 
-from executions import registry
+from executions.core import registry
 
 
 @register("flux")

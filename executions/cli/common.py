@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from executions import dates
+from executions.core import dates
 from flux import Status
 
 EXIT_OK = 0

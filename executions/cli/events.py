@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from executions import commands
 from executions.cli.actions import actor
 from executions.cli.common import EXIT_OK, dumps, parse_json
+from executions.core import commands
 
 
 def add_parser(verbs: Any) -> None:

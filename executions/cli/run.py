@@ -22,10 +22,10 @@ import json
 import sys
 from typing import Any
 
-from executions import commands, starting
 from executions.cli import actions
 from executions.cli.common import EXIT_OK, CliError, dumps, exit_code_for, parse_json
 from executions.cli.show import print_execution, wait_for
+from executions.core import commands, starting
 
 
 def add_wait_options(parser: Any) -> None:

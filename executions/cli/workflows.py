@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from executions import registry
 from executions.cli.common import EXIT_OK, dumps, summary, table
+from executions.core import registry
 from executions.models import Workflow as WorkflowRow
 
 

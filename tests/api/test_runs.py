@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from executions import commands
+from executions.core import commands
 from executions.models import Execution
 from tests.api.conftest import token_client
 

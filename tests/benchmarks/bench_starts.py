@@ -54,8 +54,8 @@ def measure(batch: int, singles: int) -> dict:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from executions import commands, runner
-    from executions.commands import Actor
+    from executions.core import commands, runner
+    from executions.core.commands import Actor
     from executions.models import Execution, Token
 
     setup_test_environment()

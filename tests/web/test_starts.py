@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 import tests.schedules.workflows  # noqa: F401 - registers the test workflows
-from executions import commands, runner
-from executions.commands import SYSTEM, InvalidItem, StartItem
+from executions.core import commands, runner
+from executions.core.commands import SYSTEM, InvalidItem, StartItem
 from executions.models import Execution
 from flux import Status
 

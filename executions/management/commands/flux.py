@@ -15,9 +15,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
-from executions.approvals import ApprovalError
 from executions.cli import VERB_MODULES
 from executions.cli.common import EXIT_USAGE, CliError
+from executions.core.approvals import ApprovalError
 from flux.errors import (
     ExecutionNotFoundError,
     InvalidInputError,
