@@ -33,12 +33,13 @@ errors of :mod:`executions.core.approvals`, each with its ``status`` and ``code`
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -56,6 +57,7 @@ from executions.core.approvals import (
 )
 from executions.core.conf import app_settings, clock
 from executions.core.runner import engine, enqueue, workflow_version
+from executions.core.store import DjangoStore
 from executions.models import Approval, Execution
 from flux import Status, Workflow
 from flux.errors import (
@@ -343,10 +345,10 @@ def begin_many(items: Sequence[StartItem], *, actor: Actor,
             placed.append(None)
     if not rows:
         return [None] * len(items)
-    store = eng.store
+    store = cast(DjangoStore, eng.store)
     with transaction.atomic(savepoint=False) if store.needs_transaction(len(rows)) else (
             _nothing()):
-        inserted = store.insert_new(rows)  # type: ignore[attr-defined]
+        inserted = store.insert_new(rows)
         queued = [(r.id, extra["priority"]) for r, extra in rows if r.id in inserted]
         if queued:
             transaction.on_commit(lambda: runner.send_many(queued) if messages is None
@@ -361,10 +363,18 @@ def begin_many(items: Sequence[StartItem], *, actor: Actor,
         record, extra = rows[at]
         if record.id in inserted:
             out.append(Started(None, True, id=record.id,
-                               make=lambda r=record, x=extra: Execution.from_record(r, **x)))
+                               make=functools.partial(_inserted, record, extra)))
         else:
             out.append(Started(existing[record.id], False))
     return out
+
+
+def _inserted(record: ExecutionRecord, extra: dict[str, Any]) -> Execution:
+    """The model instance of a row just inserted, as a query would give it (saved: a
+    later ``save()`` updates it)."""
+    row = Execution.from_record(record, **extra)
+    row._state.adding, row._state.db = False, "default"
+    return row
 
 
 def _prepared(eng: Any, item: StartItem, found: dict[Any, Workflow], now: datetime,
@@ -407,10 +417,9 @@ class _field:  # noqa: N801 - used as a context manager
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         if isinstance(exc, InvalidInputError) and not hasattr(exc, "item_field"):
             exc.item_field = self.name  # type: ignore[attr-defined]
-        return False
 
 
 def _at(index: int, exc: ExecutionError) -> ExecutionError:

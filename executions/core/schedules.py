@@ -344,7 +344,7 @@ class _Times:
         found = self.after.get((key, moment), _NONE)
         if found is _NONE:
             found = self.after[(key, moment)] = spec.next_fire(moment)
-        return found  # type: ignore[return-value]
+        return found
 
 
 _NONE: Any = object()

@@ -377,7 +377,7 @@ class DjangoStore(CompositionStore, Store):
                 plan.append((f.attname, f.column, f.attname in RECORD_ATTRS,
                              adapter(f, self._conn), default))
             self._sql["insert_plan"] = plan
-        return plan  # type: ignore[return-value]
+        return plan
 
     def _insert_new_sql(self, rows: int) -> str:
         key = ("insert_new", rows)
