@@ -35,7 +35,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 
-from executions import commands, starting
+from executions import commands, dates, starting
 from executions.admission import WAITING
 from executions.commands import Actor
 from executions.conf import app_settings, clock
@@ -157,6 +157,10 @@ def backfill(name: str, start: datetime, end: datetime, *, actor: Actor) -> Back
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInputError("Give the backfill's start and end with their offset, e.g. "
                                 "2026-01-01T00:00:00+00:00.")
+    try:
+        start, end = dates.utc(start), dates.utc(end)
+    except dates.BadMoment as exc:
+        raise InvalidInputError(f"The backfill's range: {exc}") from None
     if end < start:
         raise InvalidInputError("The backfill's end is before its start.")
     limit = app_settings().schedules["max_backfill"]

@@ -62,6 +62,9 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 def parse_span(text: str, option: str = "--since") -> timedelta:
     """``30s``, ``30m``, ``1h``, ``2d``, ``1w`` as a timedelta."""
     match = _SPAN.match(text or "")
+    if not match and (text or "").strip().startswith("-"):
+        raise CliError(f"{option} cannot be negative: {text!r} (give a span like 30m, 1h, "
+                       "2d or 1w)")
     if not match:
         raise CliError(f"{option} takes a span like 30m, 1h, 2d or 1w, not {text!r}")
     try:
