@@ -56,6 +56,7 @@ MAX_COUNTED_SKIPS = 10_000
 
 class ScheduleNotFound(LookupError):
     http_status, code = 404, "schedule_not_found"
+    fallback = "No such schedule."
 
     def __init__(self, name: str) -> None:
         super().__init__(f"No schedule named '{name}'.")
@@ -63,6 +64,7 @@ class ScheduleNotFound(LookupError):
 
 class ScheduleExists(InvalidStateError):
     http_status, code = 409, "schedule_exists"
+    fallback = "A schedule of that name exists already."
 
 
 def get(name: str) -> Schedule:

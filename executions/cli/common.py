@@ -37,8 +37,7 @@ class CliError(Exception):
 
 #: Errors of the command layer that refuse a request (its one error map,
 #: ``commands.ERROR_ANSWERS``, and the approval errors): exit 2 with their message.
-REFUSALS: tuple[type[BaseException], ...] = (
-    CliError, ApprovalError, *(cls for cls, _, _ in commands.ERROR_ANSWERS))
+REFUSALS: tuple[type[BaseException], ...] = (CliError, ApprovalError, *commands.ERROR_CLASSES)
 
 
 def is_refusal(exc: BaseException) -> bool:
