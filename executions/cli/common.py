@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from executions import commands, dates
@@ -104,14 +104,8 @@ def when(value: datetime | str | None) -> str:
     """A timestamp for people: ``2025-01-15 10:30:00 UTC``."""
     if value is None:
         return "-"
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    moment = dates.readable(value)
+    return str(value) if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def duration(start: datetime | None, end: datetime | None) -> str:

@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 
+from executions import dates
+
 register = template.Library()
 
 #: The clock format of every page (Django's ``date`` format characters).
@@ -23,14 +25,9 @@ CLOCK = "Y-m-d H:i:s"
 def time_tag(value: datetime | str | None) -> str:
     if value is None or value == "":
         return ""
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    else:
-        moment = value
-    if timezone.is_aware(moment):
-        moment = timezone.localtime(moment)
+    moment = dates.readable(value)
+    if moment is None:
+        return str(value)
+    moment = timezone.localtime(moment)
     return format_html('<time datetime="{}">{}</time>', moment.isoformat(),
                        date_format(moment, CLOCK))
