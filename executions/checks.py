@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning as CheckWarning, register
 
-from executions import registry, starting
+from executions.core import registry, starting
 from flux.schedule import Concurrency, ScheduleError
 
 #: The setting's shape, for hints.

@@ -13,7 +13,7 @@ seconds), its timezone, what each run gets (``input``, ``priority``), what to do
 the previous run is still going (``overlap``) and how late a missed fire may still
 start (``catchup_seconds``). It computes fire times; it does not run anything. The
 Django runtime records a workflow's schedule as ``<workflow>_auto`` when workflows
-are synced, and its scheduler starts one run per fire time (``executions/schedules.py``).
+are synced, and its scheduler starts one run per fire time (``executions/core/schedules.py``).
 
 Fire times. A cron expression is read by cronsim in the schedule's timezone, the way
 Debian's cron reads it across daylight-saving changes: a fire time the clock skips

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from executions import commands, dates
-from executions.approvals import ApprovalError
+from executions.core import commands, dates
+from executions.core.approvals import ApprovalError
 from flux import Status
 
 EXIT_OK = 0
@@ -43,7 +43,7 @@ REFUSALS: tuple[type[BaseException], ...] = (CliError, ApprovalError, *commands.
 def is_refusal(exc: BaseException) -> bool:
     """Whether ``exc`` refuses the request (exit 2, one line) rather than being a fault:
     :data:`REFUSALS`, or a feature's own error that answers a 4xx (``http_status``, as
-    ``executions.schedules``' errors; ``commands.error_answer`` reads the same)."""
+    ``executions.core.schedules``' errors; ``commands.error_answer`` reads the same)."""
     status = getattr(exc, "http_status", None)
     return isinstance(exc, REFUSALS) or (isinstance(status, int) and 400 <= status < 500)
 

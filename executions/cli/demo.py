@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from executions import registry
 from executions.cli import actions
 from executions.cli.common import EXIT_OK, verb
+from executions.core import registry
 from executions.models import Execution
 
 #: (workflow, input) of the runs started on an empty database.
@@ -40,9 +40,9 @@ def handle(command: Any, options: dict[str, Any]) -> int:
         command.stdout.write("Demo workflows are off (FLUX_DEMO=0): no demo runs started.")
         return EXIT_OK
     try:
-        import executions.runner  # noqa: F401
+        import executions.core.runner  # noqa: F401
     except ImportError:
-        command.stdout.write("The runtime (executions.runner) is not here yet: no demo runs.")
+        command.stdout.write("The runtime (executions.core.runner) is not here yet: no demo runs.")
         return EXIT_OK
     if Execution.objects.exists():
         command.stdout.write("Executions exist already: no demo runs started.")

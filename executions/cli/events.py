@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from executions import commands
 from executions.cli.actions import actor
 from executions.cli.common import (
     EXIT_OK,
@@ -17,6 +16,7 @@ from executions.cli.common import (
     verb,
     verb_group,
 )
+from executions.core import commands
 
 
 def add_parser(verbs: Any) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from executions import starting
 from executions.cli import actions
 from executions.cli.common import (
     EXIT_OK,
@@ -24,6 +23,7 @@ from executions.cli.common import (
     verb,
 )
 from executions.cli.show import print_execution, wait_for
+from executions.core import starting
 
 
 def add_parser(verbs: Any) -> None:

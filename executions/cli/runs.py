@@ -17,7 +17,6 @@ from typing import Any
 
 from django.utils import timezone
 
-from executions import dates, starting
 from executions.cli import actions
 from executions.cli.common import (
     EXIT_OK,
@@ -36,7 +35,7 @@ from executions.cli.common import (
 )
 from executions.cli.run import finish
 from executions.cli.show import event_line, get_execution, print_execution
-from executions.models import Execution
+from executions.core import dates, queries, starting
 from flux import Status
 
 AS_JSON = "the execution as JSON"
@@ -78,19 +77,17 @@ def add_parser(verbs: Any) -> None:
 
 def handle_list(command: Any, options: dict[str, Any]) -> int:
     at_least(options["limit"], "--limit")
-    runs = Execution.objects.order_by("-created_at", "-id")
-    if options["status"]:
-        runs = runs.filter(status=options["status"])
-    if options["workflow"]:
-        runs = runs.filter(workflow=options["workflow"])
+    start = None
     if options["since"]:
         try:
             start = dates.ago(timezone.now(), parse_span(options["since"]))
         except dates.BadMoment as exc:
             raise CliError(f"--since {options['since']}: {exc}") from None
-        runs = runs.filter(created_at__gte=start)
-    if options["tag"]:
-        runs = starting.filter_tags(runs, starting.parse_tag_filters(options["tag"], "="))
+    runs = queries.matching(
+        statuses=[options["status"]] if options["status"] else [],
+        workflow=options["workflow"], since=start,
+        tags=starting.parse_tag_filters(options["tag"] or [], "="),
+    ).order_by("-created_at", "-id")
     return print_list(
         command, options, runs[: options["limit"]],
         headers=["ID", "WORKFLOW", "STATUS", "CREATED", "TOOK", "RECOVERY"],

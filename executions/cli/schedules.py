@@ -8,7 +8,7 @@
 - ``trigger NAME [--json]`` (a run now)
 - ``backfill NAME --start ISO --end ISO [--json]`` (one run per fire time in the range)
 
-Changes go through ``executions.schedules`` as the operating-system user (a trusted
+Changes go through ``executions.core.schedules`` as the operating-system user (a trusted
 actor, as every verb); a bad expression, timezone or range prints one line on stderr
 and exits 2, having written nothing.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from executions import schedules
 from executions.cli.actions import actor
 from executions.cli.common import (
     EXIT_OK,
@@ -34,7 +33,8 @@ from executions.cli.common import (
     verb_group,
     when,
 )
-from executions.conf import clock
+from executions.core import schedules
+from executions.core.conf import clock
 from executions.models import Execution, Schedule
 from flux.schedule import OVERLAP_POLICIES
 

@@ -16,8 +16,8 @@ from django.core.exceptions import ValidationError
 
 from executions.cli.actions import actor
 from executions.cli.common import EXIT_OK, CliError, print_list, verb, verb_group, when
+from executions.core.secrets_store import delete_secret, set_secret
 from executions.models import Secret
-from executions.secrets_store import delete_secret, set_secret
 
 
 def add_parser(verbs: Any) -> None:

@@ -1,6 +1,6 @@
 """``flux workers [--json]``: the worker processes, as their heartbeats tell.
 
-Each ``flux worker`` reports itself every 2 s (``executions/workers.py``); those
+Each ``flux worker`` reports itself every 2 s (``executions/core/workers.py``); those
 heard of in the last 10 s are alive. Stopped ones are listed until they are
 forgotten (a day), marked ``(silent)``; a worker that stops gracefully removes
 its row at once.
@@ -19,7 +19,7 @@ def add_parser(verbs: Any) -> None:
 
 
 def handle(command: Any, options: dict[str, Any]) -> int:
-    from executions import workers
+    from executions.core import workers
 
     return print_list(
         command, options, workers.recent(), headers=["WORKER", "THREADS", "STARTED", "SEEN"],

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from executions import registry
 from executions.cli.common import print_list, summary, verb, verb_group
+from executions.core import registry
 from executions.models import Workflow as WorkflowRow
 
 

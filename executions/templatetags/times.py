@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 
-from executions import dates
+from executions.core import dates
 
 register = template.Library()
 

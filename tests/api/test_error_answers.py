@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from executions import approvals, commands, schedules
-from executions.commands import ERROR_ANSWERS, InputTooLarge, error_answer
+from executions.core import approvals, commands, schedules
+from executions.core.commands import ERROR_ANSWERS, InputTooLarge, error_answer
 from flux.errors import (
     ExecutionNotFoundError,
     InvalidInputError,

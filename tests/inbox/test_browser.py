@@ -35,7 +35,7 @@ class Server:
         self.base, self.env, self.db = base, env, db
 
     def start(self, pause: dict) -> str:
-        code = ("from executions import commands\n"
+        code = ("from executions.core import commands\n"
                 f"ex = commands.start('inbox_order', {{'items': ['a', 'b'], "
                 f"'pause': {pause!r}}}, actor=commands.Actor.system('olive'))\n"
                 "print('@@' + ex.id)\n")

@@ -1,4 +1,4 @@
-"""The ``Schedule`` model: a workflow that starts by itself (``executions/schedules.py``).
+"""The ``Schedule`` model: a workflow that starts by itself (``executions/core/schedules.py``).
 
 A row holds the spec (a cron expression or an interval, a timezone), what each run
 gets (``input``, ``priority``), the overlap policy and catch-up window, paused/active

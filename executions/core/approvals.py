@@ -2,7 +2,7 @@
 reminders.
 
 * **The mirror.** :data:`MIRROR` is an append hook of the Django store
-  (``executions.store.add_append_hook``, installed by the app's ``ready``): inside
+  (``executions.core.store.add_append_hook``, installed by the app's ``ready``): inside
   the transaction that writes a batch of events holding a ``TASK_PAUSED``,
   ``TASK_RESUMED`` or ``WORKFLOW_CANCELLED``/``WORKFLOW_COMPLETED``, a pause creates
   its :class:`~executions.models.Approval` (once per execution and pause task id), a
@@ -11,7 +11,7 @@ reminders.
   So the inbox and the event log can never disagree, however a pause is answered.
 * **The rules.** :func:`visible`, :func:`decidable` and :func:`refusal` say who may
   see and decide an item. Deciding itself, and applying deadlines, are commands
-  (``executions.commands.decide``, ``apply_deadline``): every door that answers a
+  (``executions.core.commands.decide``, ``apply_deadline``): every door that answers a
   pause (the inbox, the API's resume, ``flux runs resume``) goes through them.
 * **Reminders.** :func:`remind` (a pass of the workers' reaper) sends the optional
   reminder and escalation emails (``settings.FLUX_INBOX``; Django's email backend).
@@ -28,10 +28,10 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db.models import Q, QuerySet
 
-from executions.conf import app_settings, clock
+from executions.access.permissions import APPROVE, allowed
+from executions.core.conf import app_settings, clock
+from executions.core.store import AppendHook
 from executions.models import Approval
-from executions.permissions import APPROVE, allowed
-from executions.store import AppendHook
 from flux.domain.events import ExecutionEvent, ExecutionEventType as T
 from flux.projection import Status
 

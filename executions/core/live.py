@@ -4,7 +4,7 @@ Two ways in, chosen by the channel layer (``mode()``):
 
 * **push** (a layer that crosses processes: Redis pub/sub, the scaled shape). Every
   process that commits events (workers, web processes running actions) forwards
-  :data:`executions.signals.events_committed` to one :class:`Publisher`: a
+  :data:`executions.core.signals.events_committed` to one :class:`Publisher`: a
   long-lived thread with its own event loop and channel layer, fed by a queue.
   Whatever is queued when it wakes up is merged per execution and sent as one
   message to the execution's group at once; the lists' group gets one message
@@ -192,7 +192,7 @@ class Publisher:
                     merged = merge(batch)
                     for eid, (_, execution) in merged.items():
                         if execution is not None:
-                            listed[eid] = _latest(listed.get(eid), execution)
+                            listed[eid] = _latest(listed.get(eid), execution) or execution
                     try:
                         await send_events(layer, merged)
                     except Exception:
@@ -226,7 +226,7 @@ class Publisher:
             loop.close()
 
     def _drain(self) -> list[tuple[str, list[dict], dict | None]]:
-        out = []
+        out: list[tuple[str, list[dict], dict | None]] = []
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -274,7 +274,7 @@ def install() -> None:
 
     Called from ``ExecutionsConfig.ready`` in every process (web and workers).
     """
-    from executions.signals import events_committed, progress_saved
+    from executions.core.signals import events_committed, progress_saved
 
     if getattr(settings, "CHANNEL_LAYERS", None) and mode() == "push":
         events_committed.connect(on_events_committed, dispatch_uid="executions.live.publish")

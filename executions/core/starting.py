@@ -24,7 +24,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.db.models.fields.json import KeyTransform
 
-from executions.conf import app_settings
+from executions.core.conf import app_settings
 from flux.errors import InvalidInputError
 from flux.schedule import Concurrency, ScheduleError
 
@@ -132,11 +132,11 @@ def _program(expression: str) -> Any:
 
 def key_value(expression: str, input: Any) -> str:
     """The CEL ``expression`` evaluated with ``input`` bound, as text."""
-    import celpy
+    from celpy import adapter
     from celpy.evaluation import CELEvalError
 
     try:
-        value = _program(expression).evaluate({"input": celpy.json_to_cel(input)})
+        value = _program(expression).evaluate({"input": adapter.json_to_cel(input)})
     except Exception as exc:
         raise InvalidInputError(f"The concurrency key `{expression}` cannot be read from "
                                 f"this input: {exc}") from None

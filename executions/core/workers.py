@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from executions.conf import clock
+from executions.core.conf import clock
 from executions.models import Worker
 
 #: A worker not heard of for this long is taken for stopped (5 missed beats).

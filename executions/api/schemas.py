@@ -6,7 +6,7 @@ Answers are built by the models' ``to_dict`` (the same JSON as ``flux … --json
 these schemas document them in the OpenAPI schema (and through it the front-end's
 generated types, ``scripts/api-types``) and check them on the way out. The execution's
 schema is derived from flux's ``ExecutionRecord`` (its public fields), not written here.
-Lists are ``Paged<Item>`` schemas made by ``executions/pagination.py``.
+Lists are ``Paged<Item>`` schemas made by ``executions/api/pagination.py``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ only through :func:`admit`, in one transaction that first takes a lock on the ke
 serialised), so two workers can never both take the last slot. A run refused here
 stays queued with ``waiting_reason`` ("waiting for a slot: 2 of 2 running"); the
 runner sends the next waiters' messages when a run of the key stops
-(:func:`executions.runner.wake_waiters`), and every reaper pass does it for keys
+(:func:`executions.core.runner.wake_waiters`), and every reaper pass does it for keys
 whose waiters were not sent a message lately.
 """
 

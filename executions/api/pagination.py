@@ -36,8 +36,8 @@ from ninja import Field, Query, Schema
 from ninja.pagination import PaginationBase
 from pydantic import create_model
 
-from executions import dates
-from executions.api_errors import ApiError
+from executions.api.errors import ApiError
+from executions.core import dates
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -111,7 +111,7 @@ def _field(model: type[models.Model], name: str) -> models.Field:
 
 
 def _typed(model: type[models.Model], name: str, value: Any) -> Any:
-    """A cursor's value as the key's type; a moment in UTC (executions.dates: one that
+    """A cursor's value as the key's type; a moment in UTC (executions.core.dates: one that
     cannot be, like year 1 at +14:00, raises instead of overflowing in the query)."""
     typed = _field(model, name).to_python(value)
     return dates.utc(typed) if isinstance(typed, datetime) else typed

@@ -5,7 +5,7 @@ revoked or expired token, or one of an inactive user, is refused (401) even when
 a session cookie comes with it. Without the header, a Django session works, with
 Django's CSRF check for unsafe methods (the page sends ``X-CSRFToken``).
 Either way ``request.user`` is the caller, so permission checks
-(``executions.permissions``) read the same for both.
+(``executions.access.permissions``) read the same for both.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class TokenAuth(HttpBearer):
         if found is None:
             raise BadToken()
         request.user = found.user
-        request.api_token = found  # type: ignore[attr-defined]
+        request.api_token = found
         return found.user
 
 

@@ -1,7 +1,7 @@
 """The REST API of schedules: ``/api/schedules/`` (DESIGN.md's shape; docs/schedules.md).
 
 Reading needs ``view_execution``; every change needs ``manage_schedules`` (operators,
-admins) and goes through ``executions.schedules``. A schedule's JSON carries
+admins) and goes through ``executions.core.schedules``. A schedule's JSON carries
 ``next_fires`` (the next five, ISO 8601 with offset). ``POST /api/schedules/preview``
 checks a spec without saving anything (the schedule form uses it as you type).
 """
@@ -14,12 +14,13 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
-from executions import schedules, schemas
-from executions.commands import Actor
-from executions.conf import clock
+from executions.access.permissions import MANAGE_SCHEDULES, VIEW, api_requires
+from executions.api import schemas
+from executions.api.pagination import KeysetPagination
+from executions.core import schedules
+from executions.core.commands import Actor
+from executions.core.conf import clock
 from executions.models import Schedule
-from executions.pagination import KeysetPagination
-from executions.permissions import MANAGE_SCHEDULES, VIEW, api_requires
 from flux.schedule import OVERLAP_POLICIES
 
 router = Router(tags=["schedules"])

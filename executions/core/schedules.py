@@ -2,8 +2,8 @@
 scheduler that fires them (docs/schedules.md).
 
 Doors (the API, ``flux schedules``, the pages, the admin) are adapters over the
-functions here, as they are over ``executions.commands`` for executions: each takes
-an :class:`~executions.commands.Actor` (``manage_schedules`` to change anything),
+functions here, as they are over ``executions.core.commands`` for executions: each takes
+an :class:`~executions.core.commands.Actor` (``manage_schedules`` to change anything),
 validates everything before writing (the spec with :mod:`flux.schedule`, the input
 with the workflow's schema), and raises :class:`ScheduleNotFound` (404),
 :class:`ScheduleExists` (409) or ``InvalidInputError`` (422) having written nothing.
@@ -15,7 +15,7 @@ loop because the reaper's 2 s pace would make a run start up to 2 s late): every
 (PostgreSQL ``FOR UPDATE SKIP LOCKED``: two workers share the work; SQLite's
 transactions are serialised) and
 moving ``next_fire_at`` past now in the transaction that starts the runs through
-:func:`executions.commands.begin` with ``schedule`` and ``scheduled_for``. Those two
+:func:`executions.core.commands.begin` with ``schedule`` and ``scheduled_for``. Those two
 are unique together on the execution, so however many workers tick, a fire time gets
 one run; a worker killed mid-tick rolls its transaction back and the next tick (any
 worker's) fires the same times. Fires later than the catch-up window are recorded as
@@ -35,13 +35,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 
-from executions import commands, dates, starting
-from executions.admission import WAITING
-from executions.commands import Actor
-from executions.conf import app_settings, clock
+from executions.access.permissions import MANAGE_SCHEDULES
+from executions.core import commands, dates, starting
+from executions.core.admission import WAITING
+from executions.core.commands import Actor
+from executions.core.conf import app_settings, clock
+from executions.core.runner import engine
 from executions.models import Execution, Schedule
-from executions.permissions import MANAGE_SCHEDULES
-from executions.runner import engine
 from flux.errors import ExecutionError, InvalidInputError, InvalidStateError
 from flux.projection import Status
 from flux.schedule import OVERLAP_POLICIES, Schedule as Spec, ScheduleError

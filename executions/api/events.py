@@ -8,7 +8,7 @@
 
 Both answer ``{"delivered": [execution ids], "kept": bool}``: ``kept`` is true when
 nobody waited and the event is kept for a later wait (``FLUX_EVENT_KEEP_SECONDS``).
-Thin adapters over :func:`executions.commands.send_event` (permission ``run_workflow``).
+Thin adapters over :func:`executions.core.commands.send_event` (permission ``run_workflow``).
 """
 
 from typing import Any
@@ -16,9 +16,10 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from executions import commands, schemas
-from executions.commands import Actor
-from executions.permissions import RUN, api_requires
+from executions.access.permissions import RUN, api_requires
+from executions.api import schemas
+from executions.core import commands
+from executions.core.commands import Actor
 
 router = Router(tags=["events"])
 

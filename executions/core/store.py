@@ -8,7 +8,7 @@
   asyncio loop, where Django refuses ORM calls (``SynchronousOnlyOperation``).
   Each such call is short, blocking and made between two awaits, so the store
   runs it on the calling thread's own connection with the loop hidden from
-  Django for its length (:mod:`executions.dbsync`). ``close()`` closes that
+  Django for its length (:mod:`executions.core.dbsync`). ``close()`` closes that
   connection.
 * **Append is one transaction**: a conditional UPDATE of the execution row
   (fence, lease owner and ``last_seq`` must match, so a replaced worker writes
@@ -22,7 +22,7 @@
   one-task run is three statements on PostgreSQL (claim, the task's events, the
   end), prepared on the server after a few uses (``_hot_cursor``).
 * **Live layer.** After each commit the new events are announced with
-  :data:`executions.signals.events_committed` (only when someone listens).
+  :data:`executions.core.signals.events_committed` (only when someone listens).
 * ``runnable_only=True`` (the workers' stores) makes ``claim`` succeed only on
   executions a queue message may run: never a paused or failed one (running
   those would resume or retry them without anyone asking), and a sleeping one
@@ -31,30 +31,23 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import functools
 import types
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
-from django.db.models import Q
 
-from executions import admission
-from executions.dbsync import outside_the_loop
-from executions.models import (
-    RECORD_FIELDS,
-    Event,
-    EventWait,
-    Execution,
-    KeptEvent,
-    TaskCache,
-    record_dict,
-)
-from executions.signals import events_committed, progress_saved
+from executions.core import admission
+from executions.core.dbsync import outside_the_loop
+from executions.core.signals import events_committed
+from executions.core.store_composition import CompositionStore
+from executions.models import Event, Execution, TaskCache
+from executions.models.executions import RECORD_FIELDS, record_dict
 from flux.clock import clock
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.errors import ExecutionNotFoundError, LeaseLostError
@@ -65,7 +58,6 @@ from flux.store import (
     ExecutionRecord,
     Lease,
     Store,
-    match_holds,
 )
 
 
@@ -88,6 +80,7 @@ class AppendHook:
                 record: ExecutionRecord) -> bool:
         if self.wants is not None:
             return self.wants(events, record)
+        assert self.concerns is not None, f"the append hook {self.name} says no concern"
         return self.concerns(events, may_have_pauses)
 
     def run(self, record: ExecutionRecord, events: Sequence[ExecutionEvent],
@@ -95,6 +88,7 @@ class AppendHook:
         if self.write is not None:
             self.write(record, events, using)
         else:
+            assert self.record is not None, f"the append hook {self.name} writes nothing"
             self.record(record.id, events, record.workflow, using)
 
 
@@ -108,9 +102,6 @@ def add_append_hook(hook: AppendHook) -> None:
     APPEND_HOOKS.append(hook)
 
 R = TypeVar("R")
-
-#: The first key of the advisory locks that serialise one event name's waits and sends.
-_EVENT_LOCK = 0x464C5545  # "FLUE"
 
 #: A sleeping execution may be claimed this many seconds before it is due.
 WAKE_SLACK = 1.0
@@ -127,13 +118,13 @@ _EVENT_COLUMNS = ("execution_id", "seq", "type", "name", "source_id", "parent_id
                   "value", "time")
 
 
-class DjangoStore(Store):
+class DjangoStore(CompositionStore, Store):
     """Executions and events in Django models. See the module docstring."""
 
     def __init__(self, using: str = "default", *, runnable_only: bool = False) -> None:
         self.using = using
         self.runnable_only = runnable_only
-        self._sql: dict[Any, str] = {}
+        self._sql: dict[Any, Any] = {}  # SQL text, statements and converters, by use
         #: Per execution: (fence, projection) as this store last wrote it.
         self._written: dict[str, tuple[int, dict[str, Any]]] = {}
         #: Executions this store holds a lease on (known to exist).
@@ -143,7 +134,7 @@ class DjangoStore(Store):
         #: Leases the last append gave up (execution id -> fence): release() is a no-op.
         self._released: dict[str, int] = {}
         #: Executions claimed with a concurrency slot, and its key (the runner wakes the
-        #: key's waiters when the run stops: ``executions.runner.run``).
+        #: key's waiters when the run stops: ``executions.core.runner.run``).
         self.slot_keys: dict[str, str] = {}
 
     # threads -------------------------------------------------------------------
@@ -323,7 +314,7 @@ class DjangoStore(Store):
     def _claim_a_slot(self, execution_id: str, params: list[Any], now: float
                       ) -> Sequence[Any] | None:
         """A run with a concurrency key (the hot claim skips those): claimed only when
-        :func:`executions.admission.admit` gives it a slot, in the same transaction."""
+        :func:`executions.core.admission.admit` gives it a slot, in the same transaction."""
         found = (Execution.objects.using(self.using).filter(pk=execution_id)
                  .values_list("concurrency_key").first())
         if found is None:
@@ -573,110 +564,6 @@ class DjangoStore(Store):
         TaskCache.objects.using(self.using).update_or_create(pk=key,
                                                              defaults={"value": value})
 
-    # composition: children, events from the world, progress ---------------------------
-    def children(self, execution_id: str) -> list[ExecutionRecord]:
-        return self._call(lambda: [
-            row.record() for row in Execution.objects.using(self.using)
-            .filter(parent_execution_id=execution_id).order_by("created_at", "id")])
-
-    def set_progress(self, execution_id: str, progress: dict) -> None:
-        self._call(self._set_progress, execution_id, progress)
-
-    def _set_progress(self, execution_id: str, progress: dict) -> None:
-        Execution.objects.using(self.using).filter(pk=execution_id).update(progress=progress)
-        if progress_saved.has_listeners():
-            progress_saved.send(sender=DjangoStore, execution_id=execution_id,
-                                progress=progress)
-
-    def _lock_event_name(self, name: str) -> None:
-        """Serialise waits and sends of one event name (PostgreSQL: an advisory lock
-        until the transaction ends; SQLite's IMMEDIATE transactions already are)."""
-        if self._conn.vendor == "postgresql":
-            with self._conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                            [_EVENT_LOCK, zlib.crc32(name.encode()) - 2**31])
-
-    def wait_event(self, execution_id, wait_id, name, match, expires_at=None):
-        return self._call(self._wait_event, execution_id, wait_id, name, match, expires_at)
-
-    def _wait_event(self, execution_id, wait_id, name, match, expires_at):
-        waits = EventWait.objects.using(self.using)
-        with transaction.atomic(using=self.using):
-            self._lock_event_name(name)
-            found = waits.filter(execution_id=execution_id, wait_id=wait_id).first()
-            if found is not None:
-                return found.delivered, found.payload
-            now = clock.now()
-            kept = (KeptEvent.objects.using(self.using).filter(name=name)
-                    .filter(Q(execution_id__isnull=True) | Q(execution_id=execution_id))
-                    .filter(Q(keep_until__isnull=True) | Q(keep_until__gt=now)))
-            if match and self._conn.vendor == "postgresql":
-                kept = kept.filter(payload__contains=match)
-            taken = next((k for k in kept.order_by("id").iterator()
-                          if match_holds(match, k.payload)), None)
-            if taken is not None:
-                taken.delete()
-            waits.create(execution_id=execution_id, wait_id=wait_id, name=name, match=match,
-                         delivered=taken is not None,
-                         payload=taken.payload if taken is not None else None,
-                         created_at=now, expires_at=expires_at)
-            return (True, taken.payload) if taken is not None else (False, None)
-
-    def send_event(self, name, payload, *, execution_id=None, keep_until=None, now=None):
-        return self._call(self._send_event, name, payload, execution_id, keep_until,
-                          now or clock.now())
-
-    def _send_event(self, name, payload, execution_id, keep_until, now):
-        with transaction.atomic(using=self.using):
-            self._lock_event_name(name)
-            open_waits = (EventWait.objects.using(self.using)
-                          .filter(name=name, delivered=False, closed=False)
-                          .exclude(execution__status__in=Status.FINISHED))
-            if execution_id is not None:
-                open_waits = open_waits.filter(execution_id=execution_id)
-            if self._conn.vendor == "postgresql":
-                fits = Q(match__isnull=True)
-                if isinstance(payload, dict):
-                    fits |= Q(match__contained_by=payload)
-                open_waits = open_waits.filter(fits)
-            chosen: dict[str, int] = {}
-            for pk, eid, match in open_waits.order_by("id").values_list(
-                    "pk", "execution_id", "match"):
-                if eid not in chosen and match_holds(match, payload):
-                    chosen[eid] = pk
-            if chosen:
-                (EventWait.objects.using(self.using)
-                 .filter(pk__in=list(chosen.values()), delivered=False)
-                 .update(delivered=True, payload=payload))
-            else:
-                KeptEvent.objects.using(self.using).create(
-                    name=name, execution_id=execution_id, payload=payload, sent_at=now,
-                    keep_until=keep_until)
-            return list(chosen), not chosen
-
-    def close_wait(self, execution_id, wait_id):
-        return self._call(self._close_wait, execution_id, wait_id)
-
-    def _close_wait(self, execution_id, wait_id):
-        with transaction.atomic(using=self.using):
-            found = (EventWait.objects.using(self.using).select_for_update()
-                     .filter(execution_id=execution_id, wait_id=wait_id).first())
-            if found is None:
-                return False, None
-            if not found.delivered:
-                EventWait.objects.using(self.using).filter(pk=found.pk).update(closed=True)
-            return found.delivered, found.payload
-
-    def forget_waits(self, execution_id, wait_id=None):
-        rows = EventWait.objects.using(self.using).filter(execution_id=execution_id)
-        if wait_id is not None:
-            rows = rows.filter(wait_id=wait_id)
-        self._call(rows.delete)
-
-    def drop_expired_events(self, now):
-        return self._call(lambda: KeptEvent.objects.using(self.using)
-                          .filter(keep_until__lte=now).delete()[0])
-
     def _list(self, status, workflow, limit):
         rows = Execution.objects.using(self.using).order_by("-created_at", "-id")
         if status is not None:
@@ -685,7 +572,8 @@ class DjangoStore(Store):
             rows = rows.filter(workflow=workflow)
         return [row.record() for row in rows[:limit]]
 
-    def expired(self, now: float | None = None, limit: int = 100) -> list[ExecutionRecord]:
+    def expired(self, now: float | None = None, limit: int = 100
+                ) -> builtins.list[ExecutionRecord]:
         now = clock.time() if now is None else now
         return self._call(lambda: [
             row.record() for row in Execution.objects.using(self.using)

@@ -34,9 +34,11 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
-from executions import runner
+from executions.core import runner
+from executions.core.conf import app_settings
+from executions.core.store import AppendHook
 from executions.models import Approval, EventWait, Execution
-from executions.store import AppendHook
+from flux.clock import clock
 from flux.domain.events import TERMINAL_WORKFLOW_EVENTS, ExecutionEvent, ExecutionEventType as T
 from flux.lineage import child_id
 from flux.projection import Status
@@ -114,7 +116,7 @@ def _finished_children(using: str):
 
 def wake(execution_id: str, using: str = "default") -> bool:
     """Make a sleeping execution claimable now and send it a message after the commit."""
-    moment = runner.clock.now()
+    moment = clock.now()
     woken = (Execution.objects.using(using).filter(pk=execution_id, status=Status.SLEEPING)
              .update(wake_at=None, enqueued_at=moment))
     if woken:
@@ -149,7 +151,7 @@ def drop_kept_events(now: datetime, limit: int = 100) -> int:
 def resend_lost_wakeups(now: datetime, limit: int = 100) -> list[str]:
     """Sleeping runs that should be awake (a child ended, an event arrived) and whose
     message seems lost: none sent for a requeue period."""
-    cutoff = now - timedelta(seconds=runner.app_settings().requeue_seconds)
+    cutoff = now - timedelta(seconds=app_settings().requeue_seconds)
     done_child = Exists(_finished_children("default").filter(parent_execution=OuterRef("pk")))
     delivered = Exists(EventWait.objects.filter(execution=OuterRef("pk"), delivered=True))
     rows = (Execution.objects.filter(status=Status.SLEEPING, lease_owner__isnull=True)
@@ -159,7 +161,7 @@ def resend_lost_wakeups(now: datetime, limit: int = 100) -> list[str]:
 
 
 def install() -> None:
-    from executions import store
+    from executions.core import store
 
     store.add_append_hook(HOOK)
     runner.add_reaper_pass("timeouts", apply_timeouts)

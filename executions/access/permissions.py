@@ -15,7 +15,7 @@ retry
 cancel             ``executions.cancel_execution`` (:data:`CANCEL`)  operator, admin
 approve / reject,  ``executions.decide_approval`` (:data:`APPROVE`)  approver, admin
 resume             (and the pause's own approvers, groups and
-                   forbid_self_approval: ``executions.approvals.refusal``)
+                   forbid_self_approval: ``executions.core.approvals.refusal``)
 edit graphs        ``graphs.change_graphdefinition``             editor, admin
                    (:data:`EDIT_GRAPHS`; add/delete too)
 schedules          ``executions.manage_schedules``               operator, admin

@@ -2,7 +2,7 @@
 
 A :class:`Token` stores only the SHA-256 of its value: the raw token is shown
 once, when it is made (``Token.issue``), and cannot be recovered. A
-:class:`Secret` stores its value encrypted with Fernet (``executions.secrets_store``
+:class:`Secret` stores its value encrypted with Fernet (``executions.core.secrets_store``
 holds the key handling); nothing reads it back except the engine's secret provider.
 """
 

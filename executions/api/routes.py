@@ -1,15 +1,15 @@
 """The executions app's REST API: workflows, executions, events, tokens and secrets.
 
 Mounted under ``/api/`` by ``fluxweb/api.py``. Every operation needs a caller
-(a bearer token or a session, ``executions/auth.py``) and the permission named
-in ``executions/permissions.py`` (``@api_requires``). Mutations are
-``executions.commands`` with the caller as actor, so the event log says who
+(a bearer token or a session, ``executions/access/auth.py``) and the permission named
+in ``executions/access/permissions.py`` (``@api_requires``). Mutations are
+``executions.core.commands`` with the caller as actor, so the event log says who
 started, resumed, retried, re-ran or cancelled, and the rules are every door's.
 Their errors become the API's error answers in ``fluxweb/api.py`` (409 wrong state,
 422 bad input, 413 too large, 404 unknown, 403 not allowed).
 
 Lists answer ``{"items": [...], "next": cursor | null}``: keyset pages
-(``executions/pagination.py``), newest first for executions and tokens, by name for
+(``executions/api/pagination.py``), newest first for executions and tokens, by name for
 workflows and secrets, by ``seq`` for events (which also take ``?after=``).
 """
 
@@ -24,12 +24,7 @@ from django.utils import timezone
 from ninja import Field as NinjaField, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from executions import commands, dates, registry, schemas, starting
-from executions.api_errors import ApiError
-from executions.commands import Actor
-from executions.models import Event, Execution, Secret, Token, Workflow as WorkflowRow
-from executions.pagination import KeysetPagination
-from executions.permissions import (
+from executions.access.permissions import (
     APPROVE,
     CANCEL,
     MANAGE_SECRETS,
@@ -40,6 +35,12 @@ from executions.permissions import (
     allowed,
     api_requires,
 )
+from executions.api import schemas
+from executions.api.errors import ApiError
+from executions.api.pagination import KeysetPagination
+from executions.core import commands, dates, queries, registry, starting
+from executions.core.commands import Actor
+from executions.models import Event, Execution, Secret, Token, Workflow as WorkflowRow
 from flux import Status as RunStatus
 
 router = Router(tags=["executions"])
@@ -147,23 +148,13 @@ get_execution = commands.execution
 @paginate(KeysetPagination, order=("-created_at", "-id"), item=Execution.to_dict)
 @api_requires(VIEW)
 def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
-    rows = Execution.objects.all()
-    if params.status:
-        if params.status not in RunStatus.ALL:
-            raise ApiError(400, f"Unknown status '{params.status}': use one of "
-                                f"{', '.join(RunStatus.ALL)}.", code="bad_status")
-        rows = rows.filter(status=params.status)
-    if params.workflow:
-        rows = rows.filter(workflow=params.workflow)
-    if params.parent:
-        rows = rows.filter(parent_execution_id=params.parent)
-    if params.since:
-        rows = rows.filter(created_at__gte=params.since)
-    if params.until:
-        rows = rows.filter(created_at__lt=params.until)
-    if params.tag:
-        rows = starting.filter_tags(rows, starting.parse_tag_filters(params.tag, ":"))
-    return rows
+    if params.status and params.status not in RunStatus.ALL:
+        raise ApiError(400, f"Unknown status '{params.status}': use one of "
+                            f"{', '.join(RunStatus.ALL)}.", code="bad_status")
+    return queries.matching(statuses=[params.status] if params.status else [],
+                            workflow=params.workflow, parent=params.parent,
+                            since=params.since, until=params.until,
+                            tags=starting.parse_tag_filters(params.tag, ":"))
 
 
 @router.get("/executions/{execution_id}", response={200: schemas.ExecutionDetail, **ERRORS},
@@ -291,7 +282,7 @@ def list_secrets(request: HttpRequest):
 def put_secret(request: HttpRequest, name: str, body: schemas.SecretSet):
     from django.core.exceptions import ValidationError
 
-    from executions.secrets_store import set_secret
+    from executions.core.secrets_store import set_secret
 
     try:
         secret = set_secret(name, body.value, actor=actor(request),
@@ -305,7 +296,7 @@ def put_secret(request: HttpRequest, name: str, body: schemas.SecretSet):
                        summary="Delete a secret")
 @api_requires(MANAGE_SECRETS)
 def delete_secret(request: HttpRequest, name: str):
-    from executions.secrets_store import delete_secret as delete
+    from executions.core.secrets_store import delete_secret as delete
 
     if not delete(name):
         raise ApiError(404, f"No secret named '{name}'.", code="secret_not_found")

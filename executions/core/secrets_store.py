@@ -25,7 +25,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from executions import dbsync
+from executions.core import dbsync
 from flux.errors import SecretNotFoundError
 from flux.secrets import EnvSecretProvider, SecretProvider
 
@@ -101,7 +101,7 @@ class DatabaseSecretProvider(SecretProvider):
     """The engine's secrets, from the Secret table (decrypted on each request).
 
     The engine asks from inside its event loop, where Django refuses queries; the
-    query runs there anyway, with the loop hidden (see :mod:`executions.dbsync`).
+    query runs there anyway, with the loop hidden (see :mod:`executions.core.dbsync`).
     """
 
     def get_many(self, names: Iterable[str]) -> dict[str, str]:

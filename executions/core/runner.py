@@ -2,7 +2,7 @@
 
 The database is the truth; a queue message only says "look at execution X".
 Requests to change an execution (start, resume, retry, cancel...) are
-``executions/commands.py``; they call :func:`enqueue` in their transaction, which
+``executions/core/commands.py``; they call :func:`enqueue` in their transaction, which
 puts a ``run_execution(id)`` message on the queue **after the commit**.
 
 * :func:`run_execution` (the Huey task) calls :func:`run`: the engine claims the
@@ -31,10 +31,10 @@ from django.db import connections, transaction
 from django.db.models import F, Q
 from huey.contrib.djhuey import task as huey_task
 
-from executions import admission, outages, registry
-from executions.conf import app_settings, clock
+from executions.core import admission, outages, registry
+from executions.core.conf import app_settings, clock
+from executions.core.store import DjangoStore
 from executions.models import Execution
-from executions.store import DjangoStore
 from flux import Engine, Status, Workflow
 from flux.errors import ExecutionNotFoundError, InvalidStateError, WorkflowNotFoundError
 from flux.store import ExecutionRecord
@@ -69,7 +69,12 @@ def dispatch(records: list[ExecutionRecord]) -> None:
         version = {"workflow_version": workflow_version(wf)} if wf is not None else {}
         Execution.objects.filter(pk__in=ids).update(enqueued_at=moment, **version)
     ids = [r.id for r in records]
-    transaction.on_commit(lambda: [send(pk) for pk in ids])
+
+    def send_all() -> None:
+        for pk in ids:
+            send(pk)
+
+    transaction.on_commit(send_all)
 
 
 # the queue --------------------------------------------------------------------------
@@ -227,7 +232,7 @@ def run(execution_id: str) -> str | None:
 
 def wake_waiters(key: str) -> list[str]:
     """Send the messages of the runs that may take the free slots of ``key`` now
-    (``executions/admission.py``); their ids."""
+    (``executions/core/admission.py``); their ids."""
     moment = clock.now()
     sent = []
     for pk, priority in admission.free_slots(key, clock.time()):

@@ -6,8 +6,8 @@ with decoded Python values and an :class:`Actor`, and map its errors to their
 medium. Each command
 
 * asks who is acting: ``actor.user``'s permission for the action
-  (``executions/permissions.py``) and, for answering a pause, the approval's own
-  rules (:func:`executions.approvals.refusal`: the pause's ``approvers`` and
+  (``executions/access/permissions.py``) and, for answering a pause, the approval's own
+  rules (:func:`executions.core.approvals.refusal`: the pause's ``approvers`` and
   ``groups``, ``forbid_self_approval``). A pause is answered only through
   :func:`decide`, whichever door it came through (the inbox, ``POST
   /api/executions/{id}/resume``, ``flux runs resume``). An actor without a user is
@@ -18,12 +18,12 @@ medium. Each command
   engine's typed errors, having written nothing;
 * writes in one transaction (the inbox's mirror is written inside it by the store's
   append hooks) and sends the queue message after the commit
-  (:func:`executions.runner.enqueue`); live publishing follows the commit too.
+  (:func:`executions.core.runner.enqueue`); live publishing follows the commit too.
 
 Errors: :class:`flux.errors.InvalidStateError` (409), ``InvalidInputError`` (422;
 :class:`InputTooLarge` 413), ``WorkflowNotFoundError`` / ``ExecutionNotFoundError``
 (404), :class:`django.core.exceptions.PermissionDenied` (403) and the approval
-errors of :mod:`executions.approvals`, each with its ``status`` and ``code``:
+errors of :mod:`executions.core.approvals`, each with its ``status`` and ``code``:
 :data:`ERROR_ANSWERS` and :func:`error_answer` are the one map of them.
 """
 
@@ -39,8 +39,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
-from executions import approvals, starting
-from executions.approvals import (
+from executions.access.permissions import CANCEL, RUN, allowed
+from executions.core import approvals, composition, starting
+from executions.core.approvals import (
     AlreadyDecided,
     ApprovalError,
     ApprovalNotFound,
@@ -48,10 +49,9 @@ from executions.approvals import (
     NotAllowed,
     NotPaused,
 )
-from executions.conf import app_settings, clock
+from executions.core.conf import app_settings, clock
+from executions.core.runner import engine, enqueue, workflow_version
 from executions.models import Approval, Execution
-from executions.permissions import CANCEL, RUN, allowed
-from executions.runner import engine, enqueue, workflow_version
 from flux import Status, Workflow
 from flux.errors import (
     ExecutionError,
@@ -60,7 +60,8 @@ from flux.errors import (
     InvalidStateError,
     WorkflowNotFoundError,
 )
-from flux.serialization import decode
+from flux.serialization import decode, encode
+from flux.waits import check_event_name
 
 log = logging.getLogger("executions.commands")
 
@@ -177,7 +178,7 @@ def start(workflow: str | Workflow, input: Any = None, *, actor: Actor,
 
     Raises WorkflowNotFoundError (unknown name) or InvalidInputError (the input
     fails the workflow's type or schema, or :func:`check_input`; a bad key, priority
-    or tags: :mod:`executions.starting`) before writing.
+    or tags: :mod:`executions.core.starting`) before writing.
     """
     return begin(workflow, input, actor=actor, parent=parent, meta=meta,
                  idempotency_key=idempotency_key, priority=priority, tags=tags).execution
@@ -192,7 +193,7 @@ def begin(workflow: str | Workflow, input: Any = None, *, actor: Actor,
     """:func:`start`, saying whether it created the execution.
 
     ``schedule`` and ``scheduled_for`` name the fire that starts it (the scheduler's,
-    ``executions/schedules.py``): a second start for the same fire returns the first.
+    ``executions/core/schedules.py``): a second start for the same fire returns the first.
     ``slot`` (key, limit) replaces the workflow's concurrency setting (a schedule's
     ``buffer_one`` policy). Starts that race with one key (or one fire) give one
     execution: the losers' inserts fail on the unique constraint and they return the
@@ -275,7 +276,7 @@ def decide(approval_id: int | str, *, actor: Actor, approve: bool, input: Any = 
     """Approve (with ``input``) or reject an approval item as ``actor``.
 
     Locks the execution and the approval rows, checks who may decide
-    (:func:`executions.approvals.refusal`), refuses what is no longer pending, and
+    (:func:`executions.core.approvals.refusal`), refuses what is no longer pending, and
     answers the pause through the engine (which validates the input against the
     pause's schema before writing) in the same transaction; the execution is queued
     after the commit. Two people deciding at once: the second waits for the first's
@@ -459,10 +460,6 @@ def send_event(name: str, payload: Any = None, *, actor: Actor,
     holds. Each waiter gets it once, however many senders race; nobody waiting: it is
     kept for a later wait (``FLUX_EVENT_KEEP_SECONDS``). The waiters are woken after the
     commit. Answers ``{"delivered": [execution ids], "kept": bool}``."""
-    from executions import composition
-    from flux.serialization import encode
-    from flux.waits import check_event_name
-
     actor.require(RUN, "send an event")
     check_event_name(name)
     check_input(payload, "The payload")
@@ -516,7 +513,7 @@ REFUSED = "The request was refused."
 def error_answer(exc: BaseException) -> tuple[int, str, str, dict[str, Any]]:
     """``(status, code, detail, extra)`` for a command's error; ``extra`` holds the
     ``errors`` of a refused input. An error class of a feature built on the commands
-    (``executions.schedules``) may name its own ``http_status`` and ``code``. An error
+    (``executions.core.schedules``) may name its own ``http_status`` and ``code``. An error
     without a message gets its class's fallback (:data:`ERROR_ANSWERS`, or the class's
     ``fallback``), which says what was wrong."""
     if isinstance(exc, ApprovalError):

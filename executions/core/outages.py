@@ -4,8 +4,8 @@ When PostgreSQL or Redis cannot be reached (an outage, a failover, a network
 partition), every door says so instead of failing with a 500: the API answers 503
 ``database_unavailable`` / ``queue_unavailable`` (``fluxweb/api.py``), pages show
 ``templates/503.html`` (``fluxweb/middleware.py``), websockets close with
-:data:`CLOSE_UNAVAILABLE` and the page reconnects (``executions/consumers.py``), and
-the workers' reaper waits and tries again (``executions/runner.py``). docs/deploy.md
+:data:`CLOSE_UNAVAILABLE` and the page reconnects (``executions/views/consumers.py``), and
+the workers' reaper waits and tries again (``executions/core/runner.py``). docs/deploy.md
 says what happens during an outage.
 """
 

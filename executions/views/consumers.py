@@ -6,7 +6,7 @@ SEQ read from the database, then the execution's JSON, then pushes live ones.
 Each consumer remembers the last seq it sent: live events at or below it are
 dropped, and a live event beyond ``last + 1`` makes it read the gap from the
 database first. So a lost, late or doubled group message never shows as a
-missed or doubled event (``executions/live.py`` says where group messages come
+missed or doubled event (``executions/core/live.py`` says where group messages come
 from). Permission is checked in ``connect()``: a logged-in user allowed to view
 executions; anyone else is closed (code 4403; an unknown execution 4404), after
 the handshake so that the browser sees the code; any other path is closed with 4404.
@@ -24,7 +24,8 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
-from executions import live, outages, permissions
+from executions.access import permissions
+from executions.core import live, outages
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class ExecutionConsumer(ClosesOnOutage, AsyncJsonWebsocketConsumer):
         self.last_seq = events[-1]["seq"]
 
     async def flux_events(self, message: dict) -> None:
-        """A group message from ``executions.live``: new events and the execution's JSON."""
+        """A group message from ``executions.core.live``: new events and the execution's JSON."""
         if self.last_seq is None:
             return  # not subscribed yet: its catch-up reads these from the database
         fresh = [e for e in message.get("events") or () if e["seq"] > self.last_seq]

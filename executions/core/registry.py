@@ -53,7 +53,7 @@ class ImportFailure:
 kept_workflows: list[Any] = []
 
 #: Functions ``(workflows, using)`` that write what the workflows declare besides
-#: themselves (their schedules: ``executions.schedules.sync_declared``), called by
+#: themselves (their schedules: ``executions.core.schedules.sync_declared``), called by
 #: sync_workflows in its transaction.
 sync_hooks: list[Any] = []
 

@@ -1,6 +1,6 @@
 """``/tokens/``: a user's own API tokens: make one (shown once), see them, revoke one.
 
-Every logged-in user may manage their own tokens (``executions/permissions.py``);
+Every logged-in user may manage their own tokens (``executions/access/permissions.py``);
 the same operations exist in the API (``/api/tokens/``) and the CLI
 (``flux token``). Only a token's hash is stored, so the page that creates one is the
 only place its value ever appears.

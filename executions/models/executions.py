@@ -4,7 +4,7 @@ An :class:`Execution` row is the projection of its log (the :class:`Event`
 rows) plus the bookkeeping of the lease that decides which worker may write
 it. The engine (``flux``) owns the state transitions; these models convert to
 and from its :class:`~flux.store.ExecutionRecord` and give the JSON shapes of
-the public contract (``to_dict``). ``executions.store.DjangoStore`` is the
+the public contract (``to_dict``). ``executions.core.store.DjangoStore`` is the
 only writer of executions and events.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import models
 
-from executions.markup import render_markdown
+from executions.models.markup import render_markdown
 from flux import store as flux_store
 from flux.domain.events import ExecutionEvent, ExecutionEventType
 from flux.projection import Status
@@ -109,7 +109,7 @@ class Execution(models.Model):
     worker = models.CharField(max_length=200, null=True, blank=True)
     actor = models.CharField(max_length=150, null=True, blank=True)
     meta = models.JSONField(default=dict, blank=True)
-    # When runs start (executions/schedules.py, executions/admission.py): the schedule
+    # When runs start (executions/core/schedules.py, executions/core/admission.py): the schedule
     # and fire time that started it (unique together: one run per fire), the caller's
     # idempotency key (unique per workflow), the queue priority (higher first), tags,
     # and the concurrency key it takes a slot of (with that key's limit) and why it
@@ -159,7 +159,7 @@ class Execution(models.Model):
                                     name="execution_idempotency_key",
                                     condition=models.Q(idempotency_key__isnull=False)),
         ]
-        # Who may do what: executions/permissions.py (groups are made by a migration).
+        # Who may do what: executions/access/permissions.py (groups are made by a migration).
         permissions = [
             ("run_workflow", "Can start, re-run, retry and resume executions"),
             ("cancel_execution", "Can cancel executions"),
@@ -311,7 +311,7 @@ _iso = flux_store.iso_time
 
 
 class Worker(models.Model):
-    """A worker process as it last reported itself (``executions.workers``).
+    """A worker process as it last reported itself (``executions.core.workers``).
 
     Each ``flux worker`` writes its row on every pass of its reaper (every 2 s) and
     deletes it when it stops gracefully; a row not refreshed for
@@ -337,18 +337,13 @@ class Worker(models.Model):
                 "seen_at": _iso(self.seen_at), "alive": alive}
 
 
-# API tokens and secrets live in their own module; importing them here registers them.
-from executions.access_models import Secret, Token  # noqa: E402, F401
-from executions.schedule_models import Schedule  # noqa: E402, F401
-
-
 class Approval(models.Model):
     """A decision a paused execution waits for: one per pause point (``TASK_PAUSED``).
 
     Created in the transaction that writes the ``TASK_PAUSED`` event and closed
     in the one that writes its ``TASK_RESUMED`` (or the execution's end), both
-    by :func:`executions.approvals.record_events`; decided through
-    :func:`executions.approvals.decide`. ``to_dict`` is the public JSON shape.
+    by :func:`executions.core.approvals.record_events`; decided through
+    :func:`executions.core.approvals.decide`. ``to_dict`` is the public JSON shape.
     """
 
     class StatusChoices(models.TextChoices):
