@@ -99,8 +99,7 @@ def on_command_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error(request, status, detail, code, **extra)
 
 
-for _error in (ApprovalError, ScheduleNotFound,
-               *(cls for cls, _, _ in commands.ERROR_ANSWERS)):
+for _error in (ApprovalError, ScheduleNotFound, *commands.ERROR_CLASSES):
     api.add_exception_handler(_error, on_command_error)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from executions.cli import actions
-from executions.cli.common import EXIT_OK
+from executions.cli.common import EXIT_OK, verb
 from executions.core import registry
 from executions.models import Execution
 
@@ -29,8 +29,7 @@ DEMO_RUNS: tuple[tuple[str, Any], ...] = (
 
 
 def add_parser(verbs: Any) -> None:
-    p = verbs.add_parser("demo", help="sync workflows; start demo runs on an empty database")
-    p.set_defaults(handler=handle)
+    verb(verbs, "demo", "sync workflows; start demo runs on an empty database", handle)
 
 
 def handle(command: Any, options: dict[str, Any]) -> int:

@@ -23,23 +23,24 @@ import sys
 from typing import Any
 
 from executions.cli import actions
-from executions.cli.common import EXIT_OK, CliError, dumps, exit_code_for, parse_json
+from executions.cli.common import (
+    EXIT_OK,
+    CliError,
+    add_json_option,
+    add_wait_options,
+    dumps,
+    exit_code_for,
+    json_option,
+    verb,
+)
 from executions.cli.show import print_execution, wait_for
 from executions.core import commands, starting
 
 
-def add_wait_options(parser: Any) -> None:
-    parser.add_argument("--wait", action="store_true",
-                        help="wait until it completes, fails or pauses; exit 0, 1 or 3")
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="S",
-                        help="give up waiting after S seconds (exit 4); default 300")
-    parser.add_argument("--json", action="store_true", help="print the execution as JSON")
-
-
 def add_parser(verbs: Any) -> None:
-    p = verbs.add_parser("run", help="start an execution of a workflow")
-    p.add_argument("workflow", metavar="WORKFLOW", help="the workflow's name")
-    p.add_argument("--input", metavar="JSON", help="the input, as JSON (default null)")
+    p = verb(verbs, "run", "start an execution of a workflow", handle, target="WORKFLOW",
+             target_help="the workflow's name")
+    add_json_option(p, "--input", "the input, as JSON (default null)")
     p.add_argument("--inputs-file", metavar="FILE",
                    help="start one run per line of FILE (JSON Lines, - for stdin): each an "
                         'object like {"input": ..., "idempotency_key": ...}')
@@ -50,14 +51,13 @@ def add_parser(verbs: Any) -> None:
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
                    help="a tag (repeat for more)")
     add_wait_options(p)
-    p.set_defaults(handler=handle)
 
 
 def handle(command: Any, options: dict[str, Any]) -> int:
     tags = dict(starting.parse_tag_filters(options["tag"], "="))
     if options.get("inputs_file") is not None:
         return handle_file(command, options, tags)
-    value = parse_json(options["input"])
+    value = json_option(options)
     outcome = actions.start(options["workflow"], value,
                             idempotency_key=options["idempotency_key"],
                             priority=options["priority"], tags=tags)

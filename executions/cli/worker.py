@@ -20,26 +20,23 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import autodiscover_modules
 
-from executions.cli.common import EXIT_OK, CliError
+from executions.cli.common import EXIT_OK, at_least, verb
 from executions.core import registry
 
 log = logging.getLogger(__name__)
 
 
 def add_parser(verbs: Any) -> None:
-    p = verbs.add_parser("worker", help="run a worker (Huey consumer and reaper)")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="worker threads (default: settings.HUEY['consumer']['workers'])")
-    p.set_defaults(handler=handle)
+    verb(verbs, "worker", "run a worker (Huey consumer and reaper)", handle).add_argument(
+        "--workers", type=int, metavar="N",
+        help="worker threads (default: settings.HUEY['consumer']['workers'])")
 
 
 def consumer_options(workers: int | None) -> dict[str, Any]:
     options = dict((settings.HUEY or {}).get("consumer", {}) if isinstance(settings.HUEY, dict)
                    else {})
     if workers is not None:
-        if workers < 1:
-            raise CliError(f"--workers must be at least 1, not {workers}")
-        options["workers"] = workers
+        options["workers"] = at_least(workers, "--workers")
     return options
 
 

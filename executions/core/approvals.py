@@ -58,6 +58,8 @@ class ApprovalError(Exception):
 
     status = 400
     code = "bad_request"
+    #: What was wrong, when the error is raised without a message.
+    fallback = "That decision cannot be made."
 
     def __init__(self, detail: str, *, errors: list | None = None) -> None:
         super().__init__(detail)
@@ -67,22 +69,27 @@ class ApprovalError(Exception):
 
 class ApprovalNotFound(ApprovalError):
     status, code = 404, "not_found"
+    fallback = "No such approval item."
 
 
 class NotAllowed(ApprovalError):
     status, code = 403, "permission_denied"
+    fallback = "You may not decide this item."
 
 
 class AlreadyDecided(ApprovalError):
     status, code = 409, "already_decided"
+    fallback = "This item was already decided; nothing was changed."
 
 
 class NotPaused(ApprovalError):
     status, code = 409, "execution_not_paused"
+    fallback = "The execution is not waiting at this pause now; nothing was changed."
 
 
 class InvalidApprovalInput(ApprovalError):
     status, code = 422, "invalid_input"
+    fallback = "The input does not fit the pause's schema."
 
 
 # the mirror: creation and closing, inside DjangoStore.append's transaction -----------

@@ -671,9 +671,7 @@ def _each(ids: Iterable[Any], act: Callable[[Any], Any]) -> list[Outcome]:
     for pk in ids:
         try:
             out.append(Outcome(pk, act(pk)))
-        except ApprovalError as exc:
-            out.append(Outcome(pk, status=exc.status, code=exc.code, detail=exc.detail))
-        except (ExecutionError, PermissionDenied) as exc:
+        except (ApprovalError, ExecutionError, PermissionDenied) as exc:
             status, code, detail, _ = error_answer(exc)
             out.append(Outcome(pk, status=status, code=code, detail=detail))
     return out
@@ -713,29 +711,52 @@ def send_event(name: str, payload: Any = None, *, actor: Actor,
 
 
 #: How each command error reads as an HTTP answer, first match wins (every adapter's
-#: one map: the API's handlers, bulk outcomes). Approval errors carry their own.
-ERROR_ANSWERS: tuple[tuple[type[BaseException], int, str], ...] = (
-    (InputTooLarge, 413, "payload_too_large"),
-    (InvalidInputError, 422, "invalid_input"),
-    (InvalidStateError, 409, "invalid_state"),
-    (ExecutionNotFoundError, 404, "execution_not_found"),
-    (WorkflowNotFoundError, 404, "workflow_not_found"),
-    (PermissionDenied, 403, "permission_denied"),
+#: one map: the API's handlers, bulk outcomes, the CLI's exit 2): ``(class, status, code,
+#: fallback)``, the fallback saying what was wrong when the error has no message.
+#: Errors of our own (approvals', schedules') carry ``status``/``http_status``, ``code``
+#: and ``fallback`` on their class instead.
+ERROR_ANSWERS: tuple[tuple[type[BaseException], int, str, str], ...] = (
+    (InputTooLarge, 413, "payload_too_large",
+     "The input is too large (FLUX_MAX_INPUT_BYTES)."),
+    (InvalidInputError, 422, "invalid_input",
+     "The input is not valid for what it was sent to."),
+    (InvalidStateError, 409, "invalid_state",
+     "That cannot be done in the execution's current state."),
+    (ExecutionNotFoundError, 404, "execution_not_found", "No such execution."),
+    (WorkflowNotFoundError, 404, "workflow_not_found", "No workflow of that name is "
+                                                       "registered."),
+    (PermissionDenied, 403, "permission_denied",
+     "You do not have the permission this needs."),
 )
+
+#: The classes :data:`ERROR_ANSWERS` answers for (to register handlers, to catch).
+ERROR_CLASSES: tuple[type[BaseException], ...] = tuple(cls for cls, *_ in ERROR_ANSWERS)
+
+#: The detail of an error that matches nothing and has no message.
+REFUSED = "The request was refused."
 
 
 def error_answer(exc: BaseException) -> tuple[int, str, str, dict[str, Any]]:
     """``(status, code, detail, extra)`` for a command's error; ``extra`` holds the
     ``errors`` of a refused input. An error class of a feature built on the commands
-    (``executions.core.schedules``) may name its own ``http_status`` and ``code``."""
+    (``executions.core.schedules``) may name its own ``http_status`` and ``code``. An error
+    without a message gets its class's fallback (:data:`ERROR_ANSWERS`, or the class's
+    ``fallback``), which says what was wrong."""
     if isinstance(exc, ApprovalError):
-        return exc.status, exc.code, exc.detail, {"errors": exc.errors} if exc.errors else {}
-    status = getattr(exc, "http_status", None)
-    if isinstance(status, int):  # a feature's own error
-        return status, getattr(exc, "code", "error"), str(exc), {}
-    for cls, status, code in ERROR_ANSWERS:
-        if isinstance(exc, cls):
-            detail = str(exc) or "You may not do that."
-            errors = getattr(exc, "errors", None)
-            return status, code, detail, {"errors": errors} if errors else {}
-    return 400, "bad_request", str(exc) or type(exc).__name__, {}
+        return (exc.status, exc.code, _detail(exc.detail, exc.fallback),
+                {"errors": exc.errors} if exc.errors else {})
+    answer = next(((status, code, fallback) for cls, status, code, fallback in ERROR_ANSWERS
+                   if isinstance(exc, cls)), None)
+    http_status = getattr(exc, "http_status", None)
+    if isinstance(http_status, int):  # a feature's own error
+        fallback = getattr(exc, "fallback", None) or (answer[2] if answer else REFUSED)
+        return http_status, getattr(exc, "code", "error"), _detail(str(exc), fallback), {}
+    if answer is not None:
+        status, code, fallback = answer
+        errors = getattr(exc, "errors", None)
+        return status, code, _detail(str(exc), fallback), {"errors": errors} if errors else {}
+    return 400, "bad_request", _detail(str(exc), f"{REFUSED[:-1]} ({type(exc).__name__})."), {}
+
+
+def _detail(message: str | None, fallback: str) -> str:
+    return message if message and message.strip() else fallback

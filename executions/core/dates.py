@@ -63,6 +63,15 @@ def parse(text: object, *, end_of_day: bool = False) -> datetime:
     return utc(moment)
 
 
+def readable(value: datetime | str) -> datetime | None:
+    """A moment to show (a datetime, or ISO 8601 text such as a record's JSON) in UTC;
+    None when it is not one (the caller shows the text as it is)."""
+    try:
+        return parse(value) if isinstance(value, str) else utc(value)
+    except BadMoment:
+        return None
+
+
 def ago(now: datetime, length: timedelta) -> datetime:
     """``now - length``; OutOfRange when that is outside the calendar."""
     try:

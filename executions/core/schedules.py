@@ -40,7 +40,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 
 from executions.access.permissions import MANAGE_SCHEDULES
-from executions.core import commands, runner, starting
+from executions.core import commands, dates, runner, starting
 from executions.core.admission import WAITING
 from executions.core.commands import Actor
 from executions.core.conf import app_settings, clock
@@ -61,6 +61,7 @@ MAX_COUNTED_SKIPS = 10_000
 
 class ScheduleNotFound(LookupError):
     http_status, code = 404, "schedule_not_found"
+    fallback = "No such schedule."
 
     def __init__(self, name: str) -> None:
         super().__init__(f"No schedule named '{name}'.")
@@ -68,6 +69,7 @@ class ScheduleNotFound(LookupError):
 
 class ScheduleExists(InvalidStateError):
     http_status, code = 409, "schedule_exists"
+    fallback = "A schedule of that name exists already."
 
 
 def get(name: str) -> Schedule:
@@ -162,6 +164,10 @@ def backfill(name: str, start: datetime, end: datetime, *, actor: Actor) -> Back
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInputError("Give the backfill's start and end with their offset, e.g. "
                                 "2026-01-01T00:00:00+00:00.")
+    try:
+        start, end = dates.utc(start), dates.utc(end)
+    except dates.BadMoment as exc:
+        raise InvalidInputError(f"The backfill's range: {exc}") from None
     if end < start:
         raise InvalidInputError("The backfill's end is before its start.")
     limit = app_settings().schedules["max_backfill"]
