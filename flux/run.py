@@ -70,7 +70,7 @@ class Run:
         self.cancel_requested = False
         self.cancel_actor: str | None = None
         self.lost = False
-        #: When the lease was last renewed (monotonic; see Engine._keep_alive).
+        #: When the lease was last renewed (monotonic; see Engine.keep_alive).
         self.renewed_at = time.monotonic()
         #: While True, emit() leaves events in the buffer for the caller's flush (events
         #: that must be committed together, outside the event loop too).
@@ -83,7 +83,7 @@ class Run:
         self.started_children: set[str] = set()
         #: Whether this run registered an event wait (its end drops what is left open).
         self.waited = False
-        #: Children asked for and not created yet (see Engine.start_child).
+        #: Children asked for and not created yet (see flux.children.start_child).
         self.pending_children: list[ExecutionRecord] = []
         #: The last progress() value of each task, and when it was last saved.
         self.progress: dict[str, dict[str, Any]] = dict(record.progress or {})
