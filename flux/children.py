@@ -36,6 +36,7 @@ def start_child(run: Run, wf: Workflow, input: Any, child_id: str) -> None:
     """Start the child execution ``child_id`` of ``run`` (once: a replay finds it)."""
     engine = run.engine
     if engine.dispatch is None:
+        run.flush()  # a call is a durability point (see start_pending)
         try:
             engine.create(wf, input, execution_id=child_id, actor=run.record.actor,
                           parent_execution_id=run.record.id)
@@ -127,6 +128,9 @@ def continue_as_new(run: Run, wf: Workflow, nxt: ContinueAsNew) -> dict[str, str
     engine = run.engine
     rec = run.record
     new_id = continuation_id(rec.id)
+    # What the next input was computed from is committed before the next execution
+    # exists: a crash after this never re-runs those tasks into a different input.
+    run.flush()
     created: ExecutionRecord | None
     try:
         created = engine.create(wf, nxt.input, execution_id=new_id,

@@ -8,10 +8,13 @@ there is one, so only new work runs. A run ends when the workflow returns,
 fails, is cancelled, or suspends (a pause, or a durable sleep in a runtime
 with timers); a suspended execution holds no worker and no lease.
 
-Events are recorded in memory as they happen and committed at durability
-points: a task's end, a retry, a pause, the run's end. Events that are not
-yet committed (a task's start) are flushed after ``flush_delay`` seconds, so
-a fast task costs one commit and a slow one is visible while it runs.
+Events are recorded in memory as they happen and committed in groups (see
+:mod:`flux.run`): at durability points (a ``durable=True`` task's end, a pause, a
+sleep, a call, an event wait, progress, the run's end) at once, else once the oldest
+is ``flush_delay`` seconds old; a one-task run is one commit, and a slow task is
+visible while it runs. Requests from outside a run (resume, retry, cancel, and the
+reapers' expire and recover) are in :mod:`flux.requests`; the executions a run starts
+(children, continuations) in :mod:`flux.children`.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ task_registry: dict[str, Task] = {}
 
 _OPTION_NAMES = ("name", "retry_max_attempts", "retry_delay", "retry_backoff", "timeout",
                  "fallback", "rollback", "secret_requests", "output_storage", "description",
-                 "cache")
+                 "cache", "durable")
 
 
 class Task:
@@ -68,6 +68,7 @@ class Task:
         output_storage: OutputStorage | None = None,
         description: str | None = None,
         cache: bool = False,
+        durable: bool = False,
         register: bool = True,
     ) -> None:
         if isinstance(func, Task):
@@ -93,6 +94,9 @@ class Task:
         self.description = description or inspect.getdoc(func) or ""
         #: Memoise results by task name and arguments, across executions, in the store.
         self.cache = bool(cache)
+        #: Commit the task's end before the workflow goes on (else it may be committed
+        #: with later tasks' events: see "Group commit" in docs/workflows.md).
+        self.durable = bool(durable)
         self.is_async = inspect.iscoroutinefunction(func)
         self.signature = inspect.signature(func)
         self.accepts_secrets = "secrets" in self.signature.parameters
@@ -108,7 +112,8 @@ class Task:
                 "retry_backoff": self.retry_backoff, "timeout": self.timeout,
                 "fallback": _callable_name(self.fallback),
                 "rollback": _callable_name(self.rollback),
-                "secret_requests": list(self.secret_requests), "cache": self.cache}
+                "secret_requests": list(self.secret_requests), "cache": self.cache,
+                "durable": self.durable}
 
     def with_options(self, **options: Any) -> Task:
         """A copy of this task with some options changed (same function)."""
@@ -240,7 +245,7 @@ class Task:
                 return result
             if attempt > 1:
                 self._record(call, T.TASK_RETRY_COMPLETED, self._retry_keys(attempt), attempt)
-            self._record(call, T.TASK_COMPLETED, output, attempt, durable=True)
+            self._record(call, T.TASK_COMPLETED, output, attempt, durable=self.durable)
             return result
 
     def _cache_key(self, call: _Call) -> str:
@@ -321,12 +326,14 @@ class Task:
                 exc = fb_exc
             else:
                 self._record(call, T.TASK_FALLBACK_COMPLETED, output, attempt)
-                self._record(call, T.TASK_COMPLETED, output, attempt, durable=True)  # flux-core
+                self._record(call, T.TASK_COMPLETED, output, attempt,  # flux-core
+                             durable=self.durable)
                 return value
         error = self._final_error(exc, attempt, call)
         if run is not None:
             mark_failed(error, call.id)
-            self._record(call, T.TASK_FAILED, encode_error(error), attempt, durable=True)
+            self._record(call, T.TASK_FAILED, encode_error(error), attempt,
+                         durable=self.durable)
         raise error
 
     def _final_error(self, exc: Exception, attempts: int, call: _Call) -> Exception:
