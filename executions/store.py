@@ -13,14 +13,16 @@
 * **Append is one transaction**: a conditional UPDATE of the execution row
   (fence, lease owner and ``last_seq`` must match, so a replaced worker writes
   nothing and the log can have no gap) that merges the pending cancel flag as
-  :func:`flux.store.merge_cancel_flag` does, then one multi-row INSERT of the
-  events. Both statements are written in SQL through Django's connection: the
-  cost is O(1) in the history's length and close to one commit.
+  :func:`flux.store.merge_cancel_flag` does, then the INSERT of the events (the
+  engine commits them in groups: :mod:`flux.run`). On PostgreSQL both are one
+  statement whose events come as one JSON array, so its text is the same for any
+  number of events; on SQLite an ``executemany`` of a one-row INSERT. The cost is
+  O(1) in the history's length and close to one commit.
 * **The end of a run frees it.** The append that records a finished, paused or
   sleeping status also clears the lease in its UPDATE, so ``release()`` after it
   writes nothing; the end of a log without pauses has no approval to close. A
-  one-task run is three statements on PostgreSQL (claim, the task's events, the
-  end), prepared on the server after a few uses (``_hot_cursor``).
+  one-task run is two statements on PostgreSQL (the claim, then its whole log with
+  the end), prepared on the server after a few uses (``_hot_cursor``).
 * **Live layer.** After each commit the new events are announced with
   :data:`executions.signals.events_committed` (only when someone listens).
 * ``runnable_only=True`` (the workers' stores) makes ``claim`` succeed only on
@@ -33,11 +35,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
+import logging
 import types
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
@@ -65,6 +69,7 @@ from flux.store import (
     ExecutionRecord,
     Lease,
     Store,
+    iso_time,
     match_holds,
 )
 
@@ -108,6 +113,8 @@ def add_append_hook(hook: AppendHook) -> None:
     APPEND_HOOKS.append(hook)
 
 R = TypeVar("R")
+
+logger = logging.getLogger("flux.store")
 
 #: The first key of the advisory locks that serialise one event name's waits and sends.
 _EVENT_LOCK = 0x464C5545  # "FLUE"
@@ -232,15 +239,15 @@ class DjangoStore(Store):
                 "RETURNING status, cancel_requested")
         return sql
 
-    def _insert_sql(self, rows: int) -> str:
-        sql = self._sql.get(rows)
+    def _insert_sql(self) -> str:
+        """INSERT of one event row (``executemany`` runs it for a group)."""
+        sql = self._sql.get("insert")
         if sql is None:
             qn = self._conn.ops.quote_name
-            marks = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
-            sql = self._sql[rows] = (
+            sql = self._sql["insert"] = (
                 f"INSERT INTO {qn(Event._meta.db_table)} "
                 f"({', '.join(qn(c) for c in _EVENT_COLUMNS)}) VALUES "
-                + ", ".join([marks] * rows))
+                f"({', '.join(['%s'] * len(_EVENT_COLUMNS))})")
         return sql
 
     def _execution(self, execution_id: str) -> Execution:
@@ -409,17 +416,16 @@ class DjangoStore(Store):
         # in the same statement: release() then has nothing left to write.
         ends = record.status in _ENDS_RUN
         columns = ("last_seq",) + tuple(n for n in changed if n not in ("status", "last_seq"))
-        params: list[Any] = [self._param(n, values[n]) for n in columns]
+        conn = self._conn
+        ops = conn.ops
+        params: list[Any] = [_param(ops, n, values[n]) for n in columns]
         if with_status:
             finished = record.status in Status.FINISHED
             params += (finished, record.status, Status.CANCELLING, record.status,
                        finished, False)
         params += (eid, lease.fence, lease.owner, first)
-        rows: list[Any] = []
-        for e in events:
-            rows += (eid, e.seq, e.type.value, e.name, e.source_id, e.parent_id, e.attempt,
-                     self._json(e.value), self._dt(e.time))
         update = self._update_sql(columns, with_status, ends)
+        postgres = conn.vendor == "postgresql"
         # The append hooks (the inbox's mirror of pauses and their answers) write in the
         # same transaction (the end of a run whose whole log has no pause has nothing
         # to close there).
@@ -430,11 +436,11 @@ class DjangoStore(Store):
             self._pauseless.discard(eid)
         try:
             with transaction.atomic(using=self.using) if inbox else _nothing():
-                if self._conn.vendor == "postgresql" and events:
-                    row = self._append_in_one_statement(update, params, rows, len(events),
+                if postgres and events:
+                    row = self._append_in_one_statement(update, params, eid, events,
                                                         savepoint=not inbox)
                 else:
-                    row = self._append_in_a_transaction(update, params, rows, len(events))
+                    row = self._append_in_a_transaction(update, params, eid, events)
                 if row is not None:
                     for hook in hooks:
                         hook.run(record, events, self.using)
@@ -449,74 +455,99 @@ class DjangoStore(Store):
             self._released[eid] = lease.fence
         if events and events_committed.has_listeners():
             announce = _announcement(eid, events, record, row[0], bool(row[1]))
-            transaction.on_commit(announce, using=self.using, robust=True)
+            if conn.in_atomic_block:
+                transaction.on_commit(announce, using=self.using, robust=True)
+            else:  # committed already (what on_commit would do, without its checks)
+                try:
+                    announce()
+                except Exception:
+                    logger.exception("live: announcing the events of %s failed", eid)
         self._written[eid] = (lease.fence, values)
 
-    def _append_in_a_transaction(self, update: str, params: list, rows: list, count: int
-                                 ) -> tuple | None:
+    def _event_rows(self, eid: str, events: Sequence[ExecutionEvent]) -> list[tuple]:
+        """The events as rows of :data:`_EVENT_COLUMNS` (values adapted for the driver)."""
+        conn = self._conn
+        if conn.vendor == "sqlite" and conn.timezone is UTC:
+            # What Django's SQLite adapters make of them (JSON text; a naive UTC time's
+            # str()), without their per-value checks: a group commit has hundreds.
+            dumps = json.dumps
+            return [(eid, e.seq, e.type.value, e.name, e.source_id, e.parent_id, e.attempt,
+                     None if e.value is None else dumps(e.value), _naive_utc(e.time))
+                    for e in events]
+        ops = conn.ops
+        return [(eid, e.seq, e.type.value, e.name, e.source_id, e.parent_id, e.attempt,
+                 None if e.value is None else ops.adapt_json_value(e.value, None),
+                 ops.adapt_datetimefield_value(e.time)) for e in events]
+
+    def _append_in_a_transaction(self, update: str, params: list, eid: str,
+                                 events: Sequence[ExecutionEvent]) -> tuple | None:
         """UPDATE, then INSERT the events (SQLite: local, so round trips are cheap)."""
         conn = self._conn
         if conn.vendor == "sqlite" and not conn.in_atomic_block:
-            return self._append_on_sqlite(update, params, rows, count)
+            return self._append_on_sqlite(update, params, eid, events)
         with transaction.atomic(using=self.using), self._conn.cursor() as cur:
             cur.execute(update, params)
             row = cur.fetchone()
-            if row is not None and count:
-                cur.execute(self._insert_sql(count), rows)
+            if row is not None and events:
+                cur.executemany(self._insert_sql(), self._event_rows(eid, events))
         return row
 
-    def _append_on_sqlite(self, update: str, params: list, rows: list, count: int
-                          ) -> tuple | None:
+    def _append_on_sqlite(self, update: str, params: list, eid: str,
+                          events: Sequence[ExecutionEvent]) -> tuple | None:
         """The same transaction on the DB-API connection itself: Django's atomic block
-        and cursor wrapper (a regex rewrite of every query) cost more than the commit."""
+        and cursor wrapper (a regex rewrite of every query) cost more than the commit.
+        The events go in through ``executemany`` of one prepared one-row INSERT (a
+        group of any size reuses it)."""
         conn = self._conn
         conn.ensure_connection()
         raw = conn.connection
-        statements = self._sql.get(("sqlite", update, count))
+        statements = self._sql.get(("sqlite", update))
         if statements is None:
-            statements = self._sql[("sqlite", update, count)] = (
-                update.replace("%s", "?"), self._insert_sql(count).replace("%s", "?"))
+            statements = self._sql[("sqlite", update)] = (
+                update.replace("%s", "?"), self._insert_sql().replace("%s", "?"))
         with conn.wrap_database_errors:
             raw.execute("BEGIN IMMEDIATE")
             try:
                 row = raw.execute(statements[0], params).fetchone()
-                if row is not None and count:
-                    raw.execute(statements[1], rows)
+                if row is not None and events:
+                    raw.executemany(statements[1], self._event_rows(eid, events))
             except BaseException:
                 raw.execute("ROLLBACK")
                 raise
             raw.execute("COMMIT")
         return row
 
-    def _append_in_one_statement(self, update: str, params: list, rows: list, count: int,
-                                 *, savepoint: bool = True) -> tuple | None:
+    def _append_in_one_statement(self, update: str, params: list, eid: str,
+                                 events: Sequence[ExecutionEvent], *,
+                                 savepoint: bool = True) -> tuple | None:
         """PostgreSQL: the UPDATE and the INSERT in one statement, so one round trip
         (atomic by itself; a savepoint when the caller has a transaction open, unless
-        ``savepoint=False``: the append opened that transaction itself)."""
-        key = ("cte", update, count)
-        sql = self._sql.get(key)
+        ``savepoint=False``: the append opened that transaction itself).
+
+        The events travel as one JSON array (one parameter, unpacked by the server):
+        the statement's text is the same for any number of events, so psycopg parses it
+        once and the server prepares it once, and the client serialises one value
+        instead of adapting nine per event."""
+        sql = self._sql.get(("cte", update))
         if sql is None:
             qn = self._conn.ops.quote_name
-            row = "(%s, %s::integer, %s, %s, %s, %s, %s::integer, %s::jsonb, %s::timestamptz)"
             columns = ", ".join(qn(c) for c in _EVENT_COLUMNS)
-            sql = self._sql[key] = (
+            sql = self._sql[("cte", update)] = (
                 f"WITH u AS ({update}), "
                 f"i AS (INSERT INTO {qn(Event._meta.db_table)} ({columns}) "
-                f"SELECT {columns} FROM (VALUES {', '.join([row] * count)}) "
-                f"AS v ({columns}) WHERE EXISTS (SELECT 1 FROM u) RETURNING 1) "
+                "SELECT %s, (e->>0)::integer, e->>1, e->>2, e->>3, e->>4, (e->>5)::integer, "
+                "NULLIF(e->6, 'null'::jsonb), (e->>7)::timestamptz "
+                "FROM jsonb_array_elements(%s::jsonb) AS e "
+                "WHERE EXISTS (SELECT 1 FROM u) RETURNING 1) "
                 "SELECT status, cancel_requested, (SELECT count(*) FROM i) FROM u")
+        rows = json.dumps([[e.seq, e.type.value, e.name, e.source_id, e.parent_id, e.attempt,
+                            e.value, iso_time(e.time)] for e in events])
         nested = savepoint and self._conn.in_atomic_block
         with transaction.atomic(using=self.using) if nested else _nothing():
             with self._hot_cursor() as cur:
-                cur.execute(sql, params + rows)
+                cur.execute(sql, [*params, eid, rows])
                 return cur.fetchone()
 
-    def _param(self, name: str, value: Any) -> Any:
-        if name in _JSON_COLUMNS:
-            return self._json(value)
-        if name in _TIME_COLUMNS:
-            return self._dt(value)
-        return value
 
     def renew(self, lease: Lease, lease_seconds: float) -> ExecutionRecord:
         return self._call(self._renew, lease, lease_seconds)
@@ -711,6 +742,22 @@ def _postgres() -> types.SimpleNamespace:
 @contextlib.contextmanager
 def _nothing():
     yield
+
+
+def _param(ops: Any, name: str, value: Any) -> Any:
+    """A projection column's value as the backend's adapters make it."""
+    if name in _JSON_COLUMNS:
+        return None if value is None else ops.adapt_json_value(value, None)
+    if name in _TIME_COLUMNS:
+        return ops.adapt_datetimefield_value(value)
+    return value
+
+
+def _naive_utc(value: datetime) -> str:
+    """Django's SQLite text for an aware time (naive, in UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return str(value)
 
 
 def _announcement(execution_id: str, events: Sequence[ExecutionEvent],

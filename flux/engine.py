@@ -319,16 +319,20 @@ class Engine:
         if wf.secret_requests:
             ctx.secrets = run.secrets(list(wf.secret_requests))
         run.main = main = loop.create_task(wf.func(ctx), context=cv)
-        beat = loop.create_task(self._heartbeat(run))
+        interval = min(1.0, self.lease_seconds / 3)
+        beat = loop.call_later(interval, self._heartbeat, run, interval)
+        run.heartbeat = beat
         rec = run.record
-        left = ((rec.deadline - clock.now()).total_seconds()
-                if rec.deadline is not None else None)
         try:
             try:
-                async with asyncio.timeout(left):
+                if rec.deadline is None:
                     result = await main
+                else:
+                    async with asyncio.timeout((rec.deadline - clock.now()).total_seconds()):
+                        result = await main
             finally:
-                beat.cancel()
+                if run.heartbeat is not None:
+                    run.heartbeat.cancel()
                 run.stop_timer()
                 run.stop_progress()
                 if run.pending_children and not run.lost:
@@ -427,25 +431,28 @@ class Engine:
             run._lose()
             raise
 
-    async def _heartbeat(self, run: Run) -> None:
-        interval = min(1.0, self.lease_seconds / 3)
-        while True:
-            await asyncio.sleep(interval)
-            run.renewed_at = time.monotonic()
-            try:
-                rec = self.store.renew(run.lease, self.lease_seconds)
-            except LeaseLostError:
-                run._lose()
-                return
-            except Exception:
-                log.exception("flux: heartbeat for %s failed", run.record.id)
-                continue
+    def _heartbeat(self, run: Run, interval: float) -> None:
+        """Renew the lease every ``interval`` seconds while the run goes on (a timer
+        callback on the run's loop, not a task: most runs end before the first beat),
+        and stop the run when its row asks for a cancel."""
+        run.heartbeat = None
+        run.renewed_at = time.monotonic()
+        try:
+            rec = self.store.renew(run.lease, self.lease_seconds)
+        except LeaseLostError:
+            run._lose()
+            return
+        except Exception:
+            log.exception("flux: heartbeat for %s failed", run.record.id)
+        else:
             if rec.cancel_requested and not run.cancel_requested:
                 run.cancel_requested = True
                 run.cancel_actor = rec.cancel_actor
                 if run.main is not None:
                     run.main.cancel("flux: cancelled")
                 return
+        loop = asyncio.get_running_loop()
+        run.heartbeat = loop.call_later(interval, self._heartbeat, run, interval)
 
 
     # requests from outside a run (flux/requests.py) ------------------------------

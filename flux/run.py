@@ -73,6 +73,8 @@ class Run:
         self._buffered_at = 0.0
         self.flush_delay = engine.flush_delay
         self._flush_handle: asyncio.TimerHandle | None = None
+        #: The next lease renewal (Engine._heartbeat), while the run goes on.
+        self.heartbeat: asyncio.TimerHandle | None = None
         self._occurrences: dict[tuple[str | None, str], int] = {}
         self._replay_pos: dict[str | None, int] = {}
         self.called: set[str] = set()
