@@ -169,9 +169,11 @@ class Engine:
             raise WorkflowNotFoundError(name)
         return found
 
-    def context(self, execution_id: str, workflow: Workflow | None = None) -> ExecutionContext[Any]:
-        """The execution as it is stored now."""
-        record = self.store.get(execution_id)
+    def context(self, execution_id: str, workflow: Workflow | None = None,
+                record: ExecutionRecord | None = None) -> ExecutionContext[Any]:
+        """The execution as it is stored now (``record``: as just read)."""
+        if record is None:
+            record = self.store.get(execution_id)
         storage = workflow.output_storage if workflow else None
         return ExecutionContext(record, self.store.events(execution_id), decode(record.input),
                                 storage)
@@ -228,7 +230,7 @@ class Engine:
         if claimed is None:
             rec = self.store.get(execution_id)
             if rec.status in Status.FINISHED or (only_runnable and rec.status == Status.PAUSED):
-                return self.context(execution_id, workflow)
+                return self.context(execution_id, workflow, rec)
             raise self._busy(execution_id)
         lease, record = claimed
         if only_runnable and record.status in (Status.PAUSED, Status.FAILED):

@@ -51,6 +51,10 @@ BASE_ENV = {
     "SECURE_SSL_REDIRECT": "0",
     "SECURE_COOKIES": "0",
     "PYTHONPATH": str(ROOT),
+    # Everything is queued before the workers start: with the default 30 s, a slow
+    # enqueue makes the reaper re-send the first messages (duplicates, claimed by
+    # nobody), which is recovery, not what is measured here.
+    "FLUX_REQUEUE_SECONDS": "3600",
 }
 
 
