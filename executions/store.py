@@ -189,7 +189,7 @@ class DjangoStore(Store):
     def _conn(self):
         return connections[self.using]
 
-    def _hot_cursor(self) -> Any:
+    def _hot_cursor(self, conn: Any = None) -> Any:
         """A cursor for the statements every run makes (claim, append).
 
         On PostgreSQL it binds parameters on the server and its statements are
@@ -202,7 +202,8 @@ class DjangoStore(Store):
         on (Django's own cursors bind on the client, and never prepare). Django's
         wrapper stays around it (its execute wrappers and error translation apply).
         """
-        conn = self._conn
+        if conn is None:
+            conn = self._conn
         if conn.vendor != "postgresql":
             return conn.cursor()
         pg = _postgres()
@@ -310,12 +311,13 @@ class DjangoStore(Store):
     def _claim(self, execution_id, owner, lease_seconds, steal_from):
         # One statement (UPDATE ... RETURNING): one round trip, atomic on its own.
         now = clock.time()
+        conn = self._conn
         params: list[Any] = [owner, owner, now + lease_seconds, execution_id, now, steal_from]
         sql = self._claim_sql()
         if self.runnable_only:
-            params += [*_CLAIMABLE, Status.SLEEPING,
-                       self._dt(clock.now() + timedelta(seconds=WAKE_SLACK))]
-        with self._hot_cursor() as cur:
+            params += [*_CLAIMABLE, Status.SLEEPING, conn.ops.adapt_datetimefield_value(
+                clock.now() + timedelta(seconds=WAKE_SLACK))]
+        with self._hot_cursor(conn) as cur:
             cur.execute(sql, params)
             row = cur.fetchone()
         if row is None:
@@ -325,7 +327,7 @@ class DjangoStore(Store):
             row = self._claim_a_slot(execution_id, params, now)  # raises when unknown
             if row is None:
                 return None
-        rec = self._record_from_row(row)
+        rec = self._record_from_row(row, conn)
         self._claimed[execution_id] = rec.last_seq
         # The row as it is now: the first append writes only what the run changed.
         self._written[execution_id] = (rec.fence, {name: getattr(rec, name)
@@ -358,10 +360,9 @@ class DjangoStore(Store):
             self.slot_keys[execution_id] = key
         return row
 
-    def _record_from_row(self, row: Sequence[Any]) -> ExecutionRecord:
+    def _record_from_row(self, row: Sequence[Any], conn: Any) -> ExecutionRecord:
         """An ExecutionRecord from a row of the :meth:`_record_fields` columns (values
         converted as a queryset converts them, without building a model)."""
-        conn = self._conn
         converters = self._sql.get(("converters", conn.vendor))
         if converters is None:
             converters = []
@@ -447,10 +448,10 @@ class DjangoStore(Store):
         try:
             with transaction.atomic(using=self.using) if inbox else _nothing():
                 if postgres and events:
-                    row = self._append_in_one_statement(update, params, eid, events,
+                    row = self._append_in_one_statement(conn, update, params, eid, events,
                                                         savepoint=not inbox)
                 else:
-                    row = self._append_in_a_transaction(update, params, eid, events)
+                    row = self._append_in_a_transaction(conn, update, params, eid, events)
                 if row is not None:
                     for hook in hooks:
                         hook.run(record, events, self.using)
@@ -474,14 +475,15 @@ class DjangoStore(Store):
                     logger.exception("live: announcing the events of %s failed", eid)
         self._written[eid] = (lease.fence, values)
 
-    def _event_rows(self, eid: str, events: Sequence[ExecutionEvent]) -> list[tuple]:
+    @staticmethod
+    def _event_rows(conn: Any, eid: str, events: Sequence[ExecutionEvent]) -> list[tuple]:
         """The events as rows of :data:`_EVENT_COLUMNS` (values adapted for the driver)."""
-        conn = self._conn
         if conn.vendor == "sqlite" and conn.timezone is UTC:
             # What Django's SQLite adapters make of them (JSON text; a naive UTC time's
-            # str()), without their per-value checks: a group commit has hundreds.
-            dumps = json.dumps
-            return [(eid, e.seq, e.type.value, e.name, e.source_id, e.parent_id, e.attempt,
+            # str()), without their per-value checks: a group commit has hundreds. (An
+            # event's type is a StrEnum: the driver binds it as its text.)
+            dumps = _JSON_TEXT
+            return [(eid, e.seq, e.type, e.name, e.source_id, e.parent_id, e.attempt,
                      None if e.value is None else dumps(e.value), _naive_utc(e.time))
                     for e in events]
         ops = conn.ops
@@ -489,26 +491,24 @@ class DjangoStore(Store):
                  None if e.value is None else ops.adapt_json_value(e.value, None),
                  ops.adapt_datetimefield_value(e.time)) for e in events]
 
-    def _append_in_a_transaction(self, update: str, params: list, eid: str,
+    def _append_in_a_transaction(self, conn: Any, update: str, params: list, eid: str,
                                  events: Sequence[ExecutionEvent]) -> tuple | None:
         """UPDATE, then INSERT the events (SQLite: local, so round trips are cheap)."""
-        conn = self._conn
         if conn.vendor == "sqlite" and not conn.in_atomic_block:
-            return self._append_on_sqlite(update, params, eid, events)
-        with transaction.atomic(using=self.using), self._conn.cursor() as cur:
+            return self._append_on_sqlite(conn, update, params, eid, events)
+        with transaction.atomic(using=self.using), conn.cursor() as cur:
             cur.execute(update, params)
             row = cur.fetchone()
             if row is not None and events:
-                cur.executemany(self._insert_sql(), self._event_rows(eid, events))
+                cur.executemany(self._insert_sql(), self._event_rows(conn, eid, events))
         return row
 
-    def _append_on_sqlite(self, update: str, params: list, eid: str,
+    def _append_on_sqlite(self, conn: Any, update: str, params: list, eid: str,
                           events: Sequence[ExecutionEvent]) -> tuple | None:
         """The same transaction on the DB-API connection itself: Django's atomic block
         and cursor wrapper (a regex rewrite of every query) cost more than the commit.
         The events go in through ``executemany`` of one prepared one-row INSERT (a
         group of any size reuses it)."""
-        conn = self._conn
         conn.ensure_connection()
         raw = conn.connection
         statements = self._sql.get(("sqlite", update))
@@ -520,14 +520,14 @@ class DjangoStore(Store):
             try:
                 row = raw.execute(statements[0], params).fetchone()
                 if row is not None and events:
-                    raw.executemany(statements[1], self._event_rows(eid, events))
+                    raw.executemany(statements[1], self._event_rows(conn, eid, events))
             except BaseException:
                 raw.execute("ROLLBACK")
                 raise
             raw.execute("COMMIT")
         return row
 
-    def _append_in_one_statement(self, update: str, params: list, eid: str,
+    def _append_in_one_statement(self, conn: Any, update: str, params: list, eid: str,
                                  events: Sequence[ExecutionEvent], *,
                                  savepoint: bool = True) -> tuple | None:
         """PostgreSQL: the UPDATE and the INSERT in one statement, so one round trip
@@ -540,7 +540,7 @@ class DjangoStore(Store):
         instead of adapting nine per event."""
         sql = self._sql.get(("cte", update))
         if sql is None:
-            qn = self._conn.ops.quote_name
+            qn = conn.ops.quote_name
             columns = ", ".join(qn(c) for c in _EVENT_COLUMNS)
             sql = self._sql[("cte", update)] = (
                 f"WITH u AS ({update}), "
@@ -552,9 +552,9 @@ class DjangoStore(Store):
                 "SELECT status, cancel_requested, (SELECT count(*) FROM i) FROM u")
         rows = json.dumps([[e.seq, e.type.value, e.name, e.source_id, e.parent_id, e.attempt,
                             e.value, iso_time(e.time)] for e in events])
-        nested = savepoint and self._conn.in_atomic_block
+        nested = savepoint and conn.in_atomic_block
         with transaction.atomic(using=self.using) if nested else _nothing():
-            with self._hot_cursor() as cur:
+            with self._hot_cursor(conn) as cur:
                 cur.execute(sql, [*params, eid, rows])
                 return cur.fetchone()
 
@@ -763,8 +763,14 @@ def _param(ops: Any, name: str, value: Any) -> Any:
     return value
 
 
+#: json.dumps with its default options (what Django's SQLite adapter writes).
+_JSON_TEXT = json.JSONEncoder().encode
+
+
 def _naive_utc(value: datetime) -> str:
     """Django's SQLite text for an aware time (naive, in UTC)."""
+    if value.tzinfo is UTC:  # the engine's times
+        return str(value.replace(tzinfo=None))
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return str(value)
