@@ -5,7 +5,7 @@ Each takes the execution's lease for the length of one short write (so it never
 races a worker: a running execution is asked, through its row, to stop) and records
 what was decided in the log. :class:`~flux.engine.Engine` exposes them as its
 methods (``engine.request_resume(...)``, ``engine.cancel(...)``...); the Django
-app reaches them through ``executions/commands.py``.
+app reaches them through ``executions/core/commands.py``.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from executions.conf import DEFAULTS as APP_DEFAULTS
+from executions.core.conf import DEFAULTS as APP_DEFAULTS
 from fluxweb.env import (
     database_from_url,
     env_bool,
@@ -60,7 +60,7 @@ if not SECRET_KEY:
         )
     SECRET_KEY = _DEV_SECRET_KEY
 
-# The key that encrypts stored secrets (executions/secrets_store.py); comma-separated
+# The key that encrypts stored secrets (executions/core/secrets_store.py); comma-separated
 # to rotate (the first encrypts, all decrypt). Derived from SECRET_KEY when unset in
 # the embedded shape (or with DEBUG); required in the scaled shape.
 FLUX_SECRETS_KEY = env_str("FLUX_SECRETS_KEY") or ""
@@ -212,7 +212,7 @@ warnings.filterwarnings("ignore", message=f"No directory at: {re.escape(str(STAT
 
 if REDIS_URL:
     HUEY = {
-        "huey_class": "executions.queue.RedisQueue",
+        "huey_class": "executions.core.queue.RedisQueue",
         "name": "fluxweb",
         # Connect and read timeouts (fluxweb/env.py): a Redis that stops answering
         # fails a request (503 queue_unavailable) instead of hanging it.
@@ -230,7 +230,7 @@ else:
     _db_name = str(DATABASES["default"]["NAME"])
     _queue_dir = BASE_DIR if not EMBEDDED or _db_name == ":memory:" else Path(_db_name).parent
     HUEY = {
-        "huey_class": "executions.queue.SqliteQueue",
+        "huey_class": "executions.core.queue.SqliteQueue",
         "name": "fluxweb",
         "filename": str(_queue_dir / "huey.db"),
         "immediate": False,

@@ -18,7 +18,7 @@ def inbox(request: HttpRequest) -> dict[str, Any]:
         return {}
 
     def count() -> int:
-        from executions import approvals
+        from executions.core import approvals
 
         return approvals.decidable(user).count()
 

@@ -249,8 +249,8 @@ def bare_commits(count: int, execution_id: str) -> float:
 def measure_overhead(sizes: list[int]) -> dict:
     import asyncio
 
-    from executions import runner
-    from executions.store import DjangoStore
+    from executions.core import runner
+    from executions.core.store import DjangoStore
     from flux import Engine, MemoryStore
     from flux.workflowdef import registry
 
@@ -276,8 +276,8 @@ def measure_overhead(sizes: list[int]) -> dict:
 
 
 def enqueue_many(count: int) -> dict:
-    from executions import commands
-    from executions.commands import SYSTEM
+    from executions.core import commands
+    from executions.core.commands import SYSTEM
 
     t0 = time.perf_counter()
     for _ in range(count):

@@ -24,7 +24,7 @@ def test_per_task_lines_are_off_and_the_consumers_lines_and_warnings_stay(huey_l
                                                                          caplog):
     quiet_per_task_lines()
     with caplog.at_level(logging.DEBUG, logger="nothing"):  # capture; levels left as set
-        logging.getLogger("huey").info("Executing executions.runner.run_execution: x")
+        logging.getLogger("huey").info("Executing executions.core.runner.run_execution: x")
         logging.getLogger("huey").warning("Task x was revoked, not executing")
         logging.getLogger("huey.consumer").info("Huey consumer started with 4 threads")
         logging.getLogger("huey.consumer.Worker-1").info("a worker's own line")

@@ -18,7 +18,7 @@ def test_health_answers_ok_without_login(client):
 
 @pytest.mark.django_db
 def test_health_counts_the_workers_heard_of_lately(client):
-    from executions import workers
+    from executions.core import workers
 
     now = datetime.now(UTC)
     workers.beat("web-1:11", "web-1", 11, 4, now - timedelta(minutes=5), now=now)

@@ -8,9 +8,9 @@ import time
 import pytest
 from django.db import transaction
 
-from executions import commands, runner
-from executions.commands import SYSTEM, Actor
-from executions.conf import clock
+from executions.core import commands, runner
+from executions.core.commands import SYSTEM, Actor
+from executions.core.conf import clock
 from executions.models import Event, Execution
 from flux import Status
 from flux.errors import InvalidInputError, InvalidStateError, WorkflowNotFoundError
@@ -149,7 +149,7 @@ def test_the_reaper_wakes_a_sleeper_whose_timer_was_lost(sent):
 
 
 def test_a_queue_message_runs_its_execution_and_messages_are_never_revoked(transactional_db):
-    """The queue (executions/queue.py) runs run_execution's messages as Huey does, minus
+    """The queue (executions/core/queue.py) runs run_execution's messages as Huey does, minus
     revocation: a message only says "look at this execution", so stopping one is
     cancelling the execution, and revoking is refused instead of silently ignored."""
     from huey.contrib.djhuey import HUEY
