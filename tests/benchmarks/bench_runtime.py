@@ -444,24 +444,46 @@ def huey_noops(count: int, workers: int = 2, threads: int = 4) -> dict:
         conn.flushdb()
 
 
-def top_entries(files: list[Path], limit: int = 25) -> list[tuple[float, float, str]]:
-    """From py-spy's raw output: (share of samples in it, share spent in the function
-    itself, function) for the workers' threads (Huey's and the live publisher)."""
+#: Where a worker's CPU goes, by the frames a sample passes through (a sample counts in
+#: every group whose frame it holds: the announcement is part of the append).
+PROFILE_GROUPS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
+    # (label, a sample counts when it holds one of these frames, and none of these)
+    ("a message, all of it (Huey's worker threads)", ("Worker.loop (",), ()),
+    ("- Huey taking the message (dequeue)", ("Huey.dequeue (",), ()),
+    ("- Huey's revocation check and clean-up", ("Huey.is_revoked (", "Huey.delete ("), ()),
+    ("- the run (executions.core.runner.run)", ("run (executions/core/runner.py",), ()),
+    ("  - claiming the execution", ("Engine.claim (", "Engine._claim ("), ()),
+    ("  - committing its events (the appends)", ("DjangoStore.append (",), ()),
+    ("    - of which announcing them to the live layer", ("_announcement (",), ()),
+    ("  - the rest: engine, workflow, event loop", ("run (executions/core/runner.py",),
+     ("DjangoStore._call (",)),
+    ("publishing live events (the publisher thread)", ("flux-live-publisher",), ()),
+]
+
+
+def profile_summary(files: list[Path], limit: int = 15
+                    ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """From py-spy's raw output, over the workers' Huey threads and live publisher:
+    each :data:`PROFILE_GROUPS` group's share of the samples, and the functions the
+    most samples were in (themselves, not their callees)."""
     total = 0
-    inclusive: collections.Counter[str] = collections.Counter()
+    groups: collections.Counter[str] = collections.Counter()
     own: collections.Counter[str] = collections.Counter()
     for path in files:
         for line in path.read_text().splitlines():
             stack, _, n = line.rpartition(" ")
             if "Worker.loop" not in stack and "flux-live-publisher" not in stack:
                 continue
-            frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")[1:]]
             total += int(n)
-            own[frames[-1]] += int(n)
-            for frame in set(frames):
-                inclusive[frame] += int(n)
-    return [(inclusive[f] / total, own[f] / total, f)
-            for f, _ in inclusive.most_common(limit)] if total else []
+            own[re.sub(r":\d+\)$", ")", stack.rsplit(";", 1)[-1])] += int(n)
+            for label, frames, unless in PROFILE_GROUPS:
+                if (any(frame in stack for frame in frames)
+                        and not any(frame in stack for frame in unless)):
+                    groups[label] += int(n)
+    if not total:
+        return [], []
+    return ([(label, groups[label] / total) for label, _, _ in PROFILE_GROUPS],
+            [(f, n / total) for f, n in own.most_common(limit)])
 
 
 def main() -> None:
@@ -478,6 +500,8 @@ def main() -> None:
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--profile", action="store_true",
                         help="one more throughput pass under py-spy; print its top entries")
+    parser.add_argument("--show-profile", nargs="+", type=Path, metavar="FILE",
+                        help=argparse.SUPPRESS)  # py-spy raw files of an earlier pass
     args = parser.parse_args()
     if args.child:
         _setup_django()
@@ -489,6 +513,9 @@ def main() -> None:
         print(json.dumps(out))
         return
 
+    if args.show_profile:
+        print_profile(args.show_profile)
+        return
     sizes = [int(x) for x in args.sizes.split(",")]
     kinds = ["sqlite"] if args.sqlite_only else ["sqlite", "postgres"]
     if not args.skip_overhead:
@@ -538,11 +565,19 @@ def main() -> None:
             raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
         out = Path(tempfile.mkdtemp(prefix="flux-bench-profile-")) / "worker"
         throughput(args.executions, threads=args.threads, profile_to=out)
-        entries = top_entries(sorted(out.parent.glob("worker.*.txt")))
-        print("\nProfile (py-spy, GIL held, the workers' Huey threads and live publisher):")
-        print("\n| in it | itself | function |\n|---:|---:|---|")
-        for inclusive, itself, frame in entries:
-            print(f"| {inclusive:.0%} | {itself:.0%} | `{frame}` |")
+        print_profile(sorted(out.parent.glob("worker.*.txt")))
+
+
+def print_profile(files: list[Path]) -> None:
+    groups, own = profile_summary(files)
+    print("\nProfile (py-spy, samples of the workers' threads holding the GIL: Huey's "
+          "worker threads and the live publisher):\n")
+    print("| where | share of samples |\n|---|---:|")
+    for label, share in groups:
+        print(f"| {label} | {share:.0%} |")
+    print("\n| function (itself, not its callees) | share |\n|---|---:|")
+    for frame, share in own:
+        print(f"| `{frame}` | {share:.1%} |")
 
 
 if __name__ == "__main__":
