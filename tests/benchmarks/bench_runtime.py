@@ -9,8 +9,9 @@
    PostgreSQL database, at N = 100 / 1,000 / 10,000: with group commit (plain tasks:
    their ends are committed together) and with ``durable=True`` tasks (a commit
    each). Next to it, in the same process: **one bare commit** (the database driver
-   itself, no Django: one transaction inserting one event-sized row), and the engine
-   alone on the MemoryStore.
+   itself, no Django: one transaction inserting one event-sized row), the same through
+   Django's atomic block and cursor (the floor of earlier runs), and the engine alone
+   on the MemoryStore.
 2. Throughput: M one-task workflows queued, then two ``manage.py flux worker``
    processes on Redis (Huey) and PostgreSQL run them; executions per second from the
    first start to the last finish, and the CPU each one cost: the workers', the
@@ -246,6 +247,26 @@ def bare_commits(count: int, execution_id: str) -> float:
     return (time.perf_counter() - t0) / count * 1e6
 
 
+def django_commits(count: int, execution_id: str) -> float:
+    """Microseconds per transaction inserting one event-sized row through Django (its
+    atomic block and cursor): the floor earlier runs of this benchmark used."""
+    from django.db import connection, transaction
+
+    with connection.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS bench_django_commit (id BIGINT PRIMARY KEY, "
+                    "execution_id VARCHAR(64), seq INTEGER, type VARCHAR(40), value TEXT, "
+                    "time TEXT)")
+        cur.execute("SELECT count(*) FROM bench_django_commit")
+        base = cur.fetchone()[0]
+    t0 = time.perf_counter()
+    for i in range(count):
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("INSERT INTO bench_django_commit VALUES (%s, %s, %s, %s, %s, %s)",
+                        (base + i, execution_id, i, "TASK_COMPLETED", '{"value": 1}',
+                         "2026-01-01T00:00:00+00:00"))
+    return (time.perf_counter() - t0) / count * 1e6
+
+
 def measure_overhead(sizes: list[int]) -> dict:
     import asyncio
 
@@ -257,7 +278,8 @@ def measure_overhead(sizes: list[int]) -> dict:
     store = DjangoStore()
     eng = runner.engine(store)
     results: dict[str, dict[int, float]] = {
-        "group_us": {}, "durable_us": {}, "commit_us": {}, "memory_us": {}}
+        "group_us": {}, "durable_us": {}, "commit_us": {}, "django_commit_us": {},
+        "memory_us": {}}
     for n in sizes:
         for key, name in (("group_us", "bench_tasks"), ("durable_us", "bench_durable_tasks")):
             rec = eng.create(registry[name], n)
@@ -270,6 +292,7 @@ def measure_overhead(sizes: list[int]) -> dict:
         t0 = time.perf_counter()
         asyncio.run(mem.start(registry["bench_tasks"], n))
         results["memory_us"][n] = (time.perf_counter() - t0) / n * 1e6
+        results["django_commit_us"][n] = django_commits(min(n, 2000), rec.id)
         results["commit_us"][n] = bare_commits(min(n, 2000), rec.id)
     store.close()
     return results
@@ -521,8 +544,8 @@ def main() -> None:
     if not args.skip_overhead:
         print("| store | tasks | per task, group commit (µs) | per task, durable=True (µs) "
               "| one bare commit (µs) | group / commit | durable / commit "
-              "| engine alone, MemoryStore (µs) |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+              "| one commit through Django (µs) | engine alone, MemoryStore (µs) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind in [] if args.skip_overhead else kinds:
         res = overhead(kind, sizes)
         for n in sizes:
@@ -530,6 +553,7 @@ def main() -> None:
             commit = res["commit_us"][str(n)]
             print(f"| DjangoStore, {kind} | {n:,} | {group:.0f} | {durable:.0f} | "
                   f"{commit:.0f} | {group / commit:.2f}x | {durable / commit:.2f}x | "
+                  f"{res['django_commit_us'][str(n)]:.0f} | "
                   f"{res['memory_us'][str(n)]:.0f} |", flush=True)
     if args.sqlite_only or args.skip_throughput:
         return
