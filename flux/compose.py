@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
+from flux import children
 from flux.domain.events import ExecutionEventType as T
 from flux.errors import ExecutionError, ExecutionSuspended
 from flux.lineage import child_id
@@ -96,22 +97,21 @@ async def _call(workflow: Workflow | str, args: tuple[Any, ...], mode: str) -> A
     if rec is None:
         await run.check_divergence(parent, call_id)
     kid = child_id(run.record.id, call_id)
-    engine = run.engine
     value = {"input": encoded, "workflow": name, "execution_id": kid}
     if rec is None or not rec.started:
         _start(run, workflow, name, payload, kid, task_name, call_id, parent, value)
         run.emit(T.TASK_STARTED, task_name, call_id, value, parent)
     elif rec.retried:  # the parent is retried: so is the child that failed it
-        engine.retry_child(run, kid)
+        children.retry_child(run, kid)
         run.emit(T.TASK_STARTED, task_name, call_id, rec.start_value, parent)
     if mode == "async":
         run.emit(T.TASK_COMPLETED, task_name, call_id, kid, parent, durable=True)
         return kid
-    child = await engine.wait_child(run, kid, workflow)
+    child = await children.wait_child(run, kid, workflow)
     if child is None:  # recorded, but the run that started it crashed before creating it
         _start(run, workflow, name, payload, kid, task_name, call_id, parent, value)
         # Just created: it exists now.
-        child = cast("ExecutionRecord", await engine.wait_child(run, kid, workflow))
+        child = cast("ExecutionRecord", await children.wait_child(run, kid, workflow))
     if child.status not in Status.FINISHED:
         raise ExecutionSuspended("waiting", None, [{
             "kind": "child", "execution_id": child.id, "workflow": child.workflow,
@@ -131,7 +131,7 @@ def _start(run: Run, workflow: Workflow | str, name: str, payload: Any, kid: str
     engine = run.engine
     try:
         wf = workflow if isinstance(workflow, Workflow) else engine.workflow_for(name)
-        engine.start_child(run, wf, payload, kid)
+        children.start_child(run, wf, payload, kid)
     except ExecutionError as exc:  # an unknown workflow, an input it refuses
         rec = run.index.tasks.get(call_id)
         if rec is None or not rec.started:

@@ -8,10 +8,13 @@ there is one, so only new work runs. A run ends when the workflow returns,
 fails, is cancelled, or suspends (a pause, or a durable sleep in a runtime
 with timers); a suspended execution holds no worker and no lease.
 
-Events are recorded in memory as they happen and committed at durability
-points: a task's end, a retry, a pause, the run's end. Events that are not
-yet committed (a task's start) are flushed after ``flush_delay`` seconds, so
-a fast task costs one commit and a slow one is visible while it runs.
+Events are recorded in memory as they happen and committed in groups (see
+:mod:`flux.run`): at durability points (a ``durable=True`` task's end, a pause, a
+sleep, a call, an event wait, progress, the run's end) at once, else once the oldest
+is ``flush_delay`` seconds old; a one-task run is one commit, and a slow task is
+visible while it runs. Requests from outside a run (resume, retry, cancel, and the
+reapers' expire and recover) are in :mod:`flux.requests`; the executions a run starts
+(children, continuations) in :mod:`flux.children`.
 """
 
 from __future__ import annotations
@@ -27,24 +30,22 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from flux import config
+from flux import children, config, requests
 from flux.clock import clock
 from flux.context import ExecutionContext
 from flux.domain.events import ExecutionEventType as T
 from flux.errors import (
     ExecutionCancelled,
     ExecutionError,
-    ExecutionNotFoundError,
     ExecutionSuspended,
     ExecutionTimeoutError,
     InvalidStateError,
     LeaseLostError,
     WorkflowNotFoundError,
 )
-from flux.lineage import ContinueAsNew, continuation_id
+from flux.lineage import ContinueAsNew
 from flux.projection import Status
 from flux.registry import registry, resolvers
-from flux.replay import TaskRecord
 from flux.run import Run, current_node, current_run, current_task, failed_tasks_of
 from flux.serialization import SECRET_RESOLVER, decode, encode, encode_error
 from flux.store import ExecutionRecord, Lease, Store
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
     from flux.workflowdef import Workflow
 
 log = logging.getLogger("flux")
-
 
 
 _HOST = socket.gethostname()
@@ -83,9 +83,6 @@ def _owner_is_dead_here(owner: str | None) -> bool:
     except PermissionError:
         return False
     return False
-
-
-
 
 
 class Engine:
@@ -172,15 +169,17 @@ class Engine:
             raise WorkflowNotFoundError(name)
         return found
 
-    def context(self, execution_id: str, workflow: Workflow | None = None) -> ExecutionContext[Any]:
-        """The execution as it is stored now."""
-        record = self.store.get(execution_id)
+    def context(self, execution_id: str, workflow: Workflow | None = None,
+                record: ExecutionRecord | None = None) -> ExecutionContext[Any]:
+        """The execution as it is stored now (``record``: as just read)."""
+        if record is None:
+            record = self.store.get(execution_id)
         storage = workflow.output_storage if workflow else None
         return ExecutionContext(record, self.store.events(execution_id), decode(record.input),
                                 storage)
 
     # leases -------------------------------------------------------------------
-    def _claim(self, execution_id: str) -> tuple[Lease, ExecutionRecord] | None:
+    def claim(self, execution_id: str) -> tuple[Lease, ExecutionRecord] | None:
         claimed = self.store.claim(execution_id, self.owner, self.lease_seconds)
         if claimed is None:
             holder = self.store.get(execution_id).lease_owner
@@ -198,8 +197,8 @@ class Engine:
             f"Execution {execution_id} is {rec.status} on worker {rec.lease_owner}; "
             "wait for it to stop or cancel it.", status=rec.status)
 
-    def _session(self, execution_id: str) -> tuple[Run, Lease]:
-        claimed = self._claim(execution_id)
+    def session(self, execution_id: str) -> tuple[Run, Lease]:
+        claimed = self.claim(execution_id)
         if claimed is None:
             raise self._busy(execution_id)
         lease, record = claimed
@@ -227,11 +226,11 @@ class Engine:
     async def _run_one(self, execution_id: str, *, workflow: Workflow | None = None,
                        actor: str | None = None, only_runnable: bool = False
                        ) -> ExecutionContext[Any]:
-        claimed = self._claim(execution_id)
+        claimed = self.claim(execution_id)
         if claimed is None:
             rec = self.store.get(execution_id)
             if rec.status in Status.FINISHED or (only_runnable and rec.status == Status.PAUSED):
-                return self.context(execution_id, workflow)
+                return self.context(execution_id, workflow, rec)
             raise self._busy(execution_id)
         lease, record = claimed
         if only_runnable and record.status in (Status.PAUSED, Status.FAILED):
@@ -243,7 +242,8 @@ class Engine:
             wf = workflow or self.workflow_for(record.workflow, record)
             run = Run(self, lease, record, events)
             run.workflow = wf
-            ctx = ExecutionContext(record, run.events, None, wf.output_storage)
+            ctx: ExecutionContext[Any] = ExecutionContext(record, run.events, None,
+                                                          wf.output_storage)
             try:
                 if self._prepare(run, wf, actor):
                     ctx._input = decode(record.input)
@@ -266,25 +266,26 @@ class Engine:
             return False
         started = bool(run.events)
         if rec.deadline is not None and clock.now() >= rec.deadline:
-            self._time_out(run)
+            self.time_out(run)
             return False
         if status == Status.RUNNING and started:
             # Its worker died (we could claim the lease): a recovery.
-            if not self._note_interruption(run):
+            if not self.note_interruption(run):
                 return False
             status = Status.INTERRUPTED
         if not started:
-            value = {"input": rec.input, "actor": actor or rec.actor}
+            start: dict[str, Any] = {"input": rec.input, "actor": actor or rec.actor}
             if wf.timeout is not None:
-                value["deadline"] = (clock.now() + timedelta(seconds=wf.timeout)).isoformat()
-            run.emit(T.WORKFLOW_STARTED, rec.workflow, rec.id, value)
+                start["deadline"] = (clock.now() + timedelta(seconds=wf.timeout)).isoformat()
+            run.emit(T.WORKFLOW_STARTED, rec.workflow, rec.id, start)
             return True
         reason = {Status.FAILED: "retry", Status.SLEEPING: "wake",
                   Status.INTERRUPTED: "recovery", Status.PAUSED: "resume"}.get(status, "resume")
         if status == Status.PAUSED:
             pending = run.index.pending_pauses()
             if pending:
-                self._decide(run, pending[0], None, approved=True, actor=actor, comment=None)
+                requests.decide(run, pending[0], None, approved=True, actor=actor,
+                                comment=None)
         value: dict[str, Any] = {"reason": reason}
         if actor:
             value["actor"] = actor
@@ -293,7 +294,7 @@ class Engine:
         run.emit(T.WORKFLOW_RESUMED, rec.workflow, rec.id, value)
         return True
 
-    def _note_interruption(self, run: Run, error: str | None = None) -> bool:
+    def note_interruption(self, run: Run, error: str | None = None) -> bool:
         """Record that the run's worker was lost; False when it may not recover."""
         rec = run.record
         run.emit(T.WORKFLOW_INTERRUPTED, rec.workflow, rec.id,
@@ -320,26 +321,30 @@ class Engine:
         if wf.secret_requests:
             ctx.secrets = run.secrets(list(wf.secret_requests))
         run.main = main = loop.create_task(wf.func(ctx), context=cv)
-        beat = loop.create_task(self._heartbeat(run))
+        interval = min(1.0, self.lease_seconds / 3)
+        beat = loop.call_later(interval, self._heartbeat, run, interval)
+        run.heartbeat = beat
         rec = run.record
-        left = ((rec.deadline - clock.now()).total_seconds()
-                if rec.deadline is not None else None)
         try:
             try:
-                async with asyncio.timeout(left):
+                if rec.deadline is None:
                     result = await main
+                else:
+                    async with asyncio.timeout((rec.deadline - clock.now()).total_seconds()):
+                        result = await main
             finally:
-                beat.cancel()
+                if run.heartbeat is not None:
+                    run.heartbeat.cancel()
                 run.stop_timer()
                 run.stop_progress()
                 if run.pending_children and not run.lost:
-                    self.start_pending(run)
+                    children.start_pending(run)
         except ExecutionSuspended as s:
             self._suspend(run, s)
         except TimeoutError:
             if rec.deadline is None or clock.now() < rec.deadline or run.lost:
                 raise
-            self._time_out(run)
+            self.time_out(run)
         except (asyncio.CancelledError, ExecutionCancelled):
             if run.lost:
                 return
@@ -348,7 +353,7 @@ class Engine:
                 raise
             run.emit(T.WORKFLOW_CANCELLED, rec.workflow, rec.id,
                        {"actor": run.cancel_actor}, durable=True)
-            self.cancel_children(rec.id, actor=run.cancel_actor)
+            requests.cancel_children(self, rec.id, actor=run.cancel_actor)
         except LeaseLostError:
             raise
         except Exception as exc:
@@ -357,7 +362,7 @@ class Engine:
                        durable=True)
         else:
             if isinstance(result, ContinueAsNew):
-                result = self._continue(run, wf, result)
+                result = children.continue_as_new(run, wf, result)
             try:
                 output = run.encode_output(wf.output_storage, f"{rec.id}/output", result,
                                            f"the output of workflow '{wf.name}'")
@@ -395,7 +400,7 @@ class Engine:
         run.emit(T.WORKFLOW_SLEEPING, rec.workflow, rec.id,
                  {"wake_at": wake, "waiting_for": waiting}, durable=True)
 
-    def _time_out(self, run: Run) -> None:
+    def time_out(self, run: Run) -> None:
         """The whole run's ``timeout`` ran out: it fails, its children are cancelled."""
         rec = run.record
         wf_timeout = None
@@ -410,121 +415,10 @@ class Engine:
                     + f" ended at {rec.deadline.isoformat() if rec.deadline else '?'}.")
         run.emit(T.WORKFLOW_FAILED, rec.workflow, rec.id,
                  {"error": encode_error(exc), "failed_tasks": []}, durable=True)
-        self.cancel_children(rec.id, actor="timeout")
+        requests.cancel_children(self, rec.id, actor="timeout")
 
-    def _continue(self, run: Run, wf: Workflow, nxt: ContinueAsNew) -> Any:
-        """Start the next execution of ``wf`` with the given input; this one's output
-        says which (``{"continued_as": id}``)."""
-        rec = run.record
-        new_id = continuation_id(rec.id)
-        try:
-            created = self.create(wf, nxt.input, execution_id=new_id,
-                        status=Status.QUEUED if self.dispatch else Status.CREATED,
-                        actor=rec.actor, parent_execution_id=rec.parent_execution_id,
-                        continued_from=rec.id, meta=rec.meta)
-        except ValueError as exc:  # created by a run that crashed before recording it
-            if isinstance(exc, ExecutionError):
-                raise
-            created = None
-        run.emit(T.WORKFLOW_CONTINUED, rec.workflow, rec.id,
-                 {"execution_id": new_id, "input": encode(nxt.input, "the next input")})
-        if created is not None and self.dispatch is not None:
-            self.dispatch([created])
-        return {"continued_as": new_id}
-
-    # children (call) -------------------------------------------------------------
-    def start_child(self, run: Run, wf: Workflow, input: Any, child_id: str) -> None:
-        """Start the child execution ``child_id`` of ``run`` (once: a replay finds it).
-
-        With workers, children are created and queued in batches (one insert for the
-        calls of a fan-out, right after they were made, and before the run suspends
-        or ends); standalone, at once."""
-        if self.dispatch is None:
-            try:
-                self.create(wf, input, execution_id=child_id, actor=run.record.actor,
-                            parent_execution_id=run.record.id)
-            except ValueError as exc:
-                if isinstance(exc, ExecutionError):  # an input the child refuses
-                    raise
-            return
-        record = self.record_for(wf, input, execution_id=child_id, status=Status.QUEUED,
-                                 actor=run.record.actor, parent_execution_id=run.record.id)
-        if not run.pending_children:
-            asyncio.get_running_loop().call_soon(self._start_pending_soon, run)
-        run.pending_children.append(record)
-        run.started_children.add(child_id)
-
-    def start_pending(self, run: Run) -> None:
-        """Create and queue the children the run's calls asked for (one batch)."""
-        while run.pending_children:
-            batch = run.pending_children[:500]
-            self.store.create_many(batch)  # those a crashed run created are kept
-            del run.pending_children[:len(batch)]
-            self.dispatch(batch)
-            self._keep_alive(run)
-
-    def _start_pending_soon(self, run: Run) -> None:
-        try:
-            self.start_pending(run)
-        except Exception:  # the run's end tries again, and fails the run if it must
-            log.exception("flux: starting the children of %s failed", run.record.id)
-
-    def retry_child(self, run: Run, child_id: str) -> None:
-        """The parent is retried: a child that failed is retried too."""
-        if self.store.get(child_id).status == Status.FAILED:
-            record = self.request_retry(child_id, actor=run.record.actor)
-            if self.dispatch is not None:
-                self.dispatch([record])
-        run.started_children.add(child_id)
-        if run.children is not None:
-            run.children.pop(child_id, None)
-
-    async def wait_child(self, run: Run, child_id: str, workflow: Any
-                         ) -> ExecutionRecord | None:
-        """The child as it is now (None: it does not exist, its start was lost in a
-        crash); standalone, it is first run (inline) to its end or suspension. A child
-        that continued as new is followed to its last execution."""
-        if self.dispatch is None:
-            wf = workflow if not isinstance(workflow, str) else None
-            try:
-                child = (await self.run(child_id, workflow=wf)).record
-            except ExecutionNotFoundError:
-                return None
-            if child.status in Status.FINISHED or child.status == Status.PAUSED:
-                return child
-            return self.store.get(child_id)
-        while True:
-            if child_id in run.started_children:
-                return ExecutionRecord(id=child_id, workflow=str(getattr(workflow, "name",
-                                                                         workflow)),
-                                       status=Status.QUEUED)
-            if run.children is None:  # one query for all of them, once per run
-                run.children = {c.id: c for c in self.store.children(run.record.id)}
-            child = run.children.get(child_id)
-            if child is None:
-                try:
-                    child = self.store.get(child_id)
-                except ExecutionNotFoundError:
-                    return None
-            if child.status == Status.COMPLETED and child.continued_as:
-                child_id = child.continued_as
-                continue
-            return child
-
-    def cancel_children(self, execution_id: str, *, actor: str | None = None) -> list[str]:
-        """Cancel the unfinished children of an execution (it was cancelled or timed out)."""
-        done = []
-        for child in self.store.children(execution_id):
-            if child.status in Status.FINISHED:
-                continue
-            try:
-                self.cancel(child.id, actor=actor)
-                done.append(child.id)
-            except InvalidStateError:
-                pass
-        return done
-
-    def _keep_alive(self, run: Run) -> None:
+    # the lease while running --------------------------------------------------
+    def keep_alive(self, run: Run) -> None:
         """Renew the lease now if the heartbeat is overdue: work that holds the event
         loop for long (a fan-out starting a thousand children) keeps its lease."""
         now = time.monotonic()
@@ -539,177 +433,50 @@ class Engine:
             run._lose()
             raise
 
-    async def _heartbeat(self, run: Run) -> None:
-        interval = min(1.0, self.lease_seconds / 3)
-        while True:
-            await asyncio.sleep(interval)
-            run.renewed_at = time.monotonic()
-            try:
-                rec = self.store.renew(run.lease, self.lease_seconds)
-            except LeaseLostError:
-                run._lose()
-                return
-            except Exception:
-                log.exception("flux: heartbeat for %s failed", run.record.id)
-                continue
+    def _heartbeat(self, run: Run, interval: float) -> None:
+        """Renew the lease every ``interval`` seconds while the run goes on (a timer
+        callback on the run's loop, not a task: most runs end before the first beat),
+        and stop the run when its row asks for a cancel."""
+        run.heartbeat = None
+        run.renewed_at = time.monotonic()
+        try:
+            rec = self.store.renew(run.lease, self.lease_seconds)
+        except LeaseLostError:
+            run._lose()
+            return
+        except Exception:
+            log.exception("flux: heartbeat for %s failed", run.record.id)
+        else:
             if rec.cancel_requested and not run.cancel_requested:
                 run.cancel_requested = True
                 run.cancel_actor = rec.cancel_actor
                 if run.main is not None:
                     run.main.cancel("flux: cancelled")
                 return
+        loop = asyncio.get_running_loop()
+        run.heartbeat = loop.call_later(interval, self._heartbeat, run, interval)
 
-    # requests from people and scripts ---------------------------------------
+
+    # requests from outside a run (flux/requests.py) ------------------------------
     def request_resume(self, execution_id: str, input: Any = None, *, pause: str | None = None,
                        approved: bool = True, actor: str | None = None,
                        comment: str | None = None) -> ExecutionRecord:
-        """Answer a pending pause (approve with ``input``, or reject). Returns the record.
-
-        The execution becomes ``queued``: run it (``Engine.run``) or let a worker.
-        """
-        run, lease = self._session(execution_id)
-        try:
-            rec = run.record
-            pending = run.index.pending_pauses()
-            # Queued with a pause still pending: pauses in parallel branches, one of
-            # them answered already; the next run passes both.
-            if rec.status not in (Status.PAUSED, Status.QUEUED) or not pending:
-                raise InvalidStateError(
-                    f"Execution {execution_id} is {rec.status}, not paused: only a paused "
-                    "execution can be resumed.", status=rec.status)
-            target = pending[0]
-            if pause is not None:
-                matches = [p for p in pending if p.name == pause or p.id == pause]
-                if not matches:
-                    names = ", ".join(p.name for p in pending)
-                    raise InvalidStateError(
-                        f"Execution {execution_id} is not paused at '{pause}' "
-                        f"(pending: {names}).", status=rec.status)
-                target = matches[0]
-            if approved:
-                validate_pause_input(target, input)
-                refuse_bad_text(encode(input, f"the answer to pause '{target.name}'"),
-                                f"The answer to pause '{target.name}'")
-            refuse_bad_text(comment, "The comment")
-            self._decide(run, target, input, approved=approved, actor=actor, comment=comment)
-            run.flush()
-            return run.record
-        finally:
-            self.store.release(lease)
-
-    def _decide(self, run: Run, pause: TaskRecord, input: Any, *, approved: bool,
-                actor: str | None, comment: str | None) -> None:
-        encoded = encode(input, "the resume input")
-        value = {"input": encoded, "approved": approved, "actor": actor, "comment": comment,
-                 "name": pause.name}
-        run.holding = True  # both in one append: the first alone would end the lease
-        try:
-            if approved:  # flux-core's event: its value is the resume input
-                run.emit(T.WORKFLOW_RESUMING, run.record.workflow, run.record.id, encoded)
-            run.emit(T.TASK_RESUMED, pause.name, pause.id, value, pause.parent_id)
-        finally:
-            run.holding = False
+        """Answer a pending pause (:func:`flux.requests.request_resume`)."""
+        return requests.request_resume(self, execution_id, input, pause=pause,
+                                       approved=approved, actor=actor, comment=comment)
 
     def request_retry(self, execution_id: str, *, actor: str | None = None) -> ExecutionRecord:
-        """Queue a failed execution to run again from its last successful state."""
-        run, lease = self._session(execution_id)
-        try:
-            rec = run.record
-            if rec.status != Status.FAILED:
-                raise InvalidStateError(
-                    f"Execution {execution_id} is {rec.status}: only a failed execution can "
-                    "be retried.", status=rec.status)
-            run.emit(T.WORKFLOW_QUEUED, rec.workflow, rec.id,
-                       {"reason": "retry", "actor": actor}, durable=True)
-            return run.record
-        finally:
-            self.store.release(lease)
+        """Queue a failed execution to run again (:func:`flux.requests.request_retry`)."""
+        return requests.request_retry(self, execution_id, actor=actor)
 
     def cancel(self, execution_id: str, *, actor: str | None = None) -> ExecutionRecord:
-        """Cancel now if nothing runs it; else flag it and its worker stops it within ~1 s."""
-        for _ in range(2):
-            claimed = self._claim(execution_id)
-            if claimed is not None:
-                lease, record = claimed
-                try:
-                    if record.status in Status.FINISHED:
-                        raise InvalidStateError(
-                            f"Execution {execution_id} already {record.status}: there is "
-                            "nothing to cancel.", status=record.status)
-                    run = Run(self, lease, record, self.store.events(execution_id))
-                    run.emit(T.WORKFLOW_CANCELLED, record.workflow, record.id,
-                               {"actor": actor or record.cancel_actor}, durable=True)
-                finally:
-                    self.store.release(lease)
-                self.store.forget_waits(execution_id)
-                self.cancel_children(execution_id, actor=actor)
-                return run.record
-            rec = self.store.request_cancel(execution_id, actor)
-            if rec.status in Status.FINISHED:
-                raise InvalidStateError(
-                    f"Execution {execution_id} already {rec.status}: there is nothing to "
-                    "cancel.", status=rec.status)
-            if rec.lease_is_live():
-                return rec
-        return self.store.get(execution_id)
+        """Cancel an execution (:func:`flux.requests.cancel`)."""
+        return requests.cancel(self, execution_id, actor=actor)
 
     def expire(self, execution_id: str) -> bool:
-        """For reapers: fail a suspended execution whose whole-run timeout passed (a
-        running one times out in its worker). True when it was failed here."""
-        claimed = self._claim(execution_id)
-        if claimed is None:
-            return False
-        lease, record = claimed
-        try:
-            if (record.status in Status.FINISHED or record.deadline is None
-                    or clock.now() < record.deadline):
-                return False
-            run = Run(self, lease, record, self.store.events(execution_id))
-            self._time_out(run)
-        finally:
-            self.store.release(lease)
-        self.store.forget_waits(execution_id)
-        return True
+        """Fail a suspended execution past its timeout (:func:`flux.requests.expire`)."""
+        return requests.expire(self, execution_id)
 
     def recover(self, execution_id: str) -> ExecutionRecord | None:
-        """For reapers: mark a running execution whose lease expired as interrupted.
-
-        Returns the record when it should be run again, None otherwise (the
-        lease is live again, it was not running, or it may not recover and
-        is now failed).
-        """
-        claimed = self.store.claim(execution_id, self.owner, self.lease_seconds)
-        if claimed is None:
-            return None
-        lease, record = claimed
-        try:
-            if record.status not in (Status.RUNNING, Status.CANCELLING):
-                return None
-            run = Run(self, lease, record, self.store.events(execution_id))
-            if record.cancel_requested:
-                run.emit(T.WORKFLOW_CANCELLED, record.workflow, record.id,
-                           {"actor": record.cancel_actor}, durable=True)
-                return None
-            return run.record if self._note_interruption(run) else None
-        finally:
-            self.store.release(lease)
-
-
-def validate_pause_input(pause: TaskRecord, input: Any) -> None:
-    schema = (pause.paused or {}).get("schema")
-    if not schema:
-        return
-    try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - jsonschema is a dependency
-        return
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(input),
-                    key=lambda e: list(e.path))
-    if errors:
-        from flux.errors import InvalidInputError
-
-        raise InvalidInputError(
-            f"Input for pause '{pause.name}' does not match its schema: "
-            + "; ".join(f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}"
-                        for e in errors),
-            errors=[{"path": list(e.path), "message": e.message} for e in errors])
+        """Mark a run whose worker died as interrupted (:func:`flux.requests.recover`)."""
+        return requests.recover(self, execution_id)

@@ -2,9 +2,14 @@
 
 The engine (:mod:`flux.engine`) creates a :class:`Run` for each run it starts; tasks
 reach the current one through :data:`current_run`. A run records events (``emit``),
-folds them into the replay index and the execution's projection, and commits them at
-durability points (``flush``) or after ``flush_delay`` (a timer); it gives each task
-call its deterministic id and notices when a resumed run diverges from its log.
+folds them into the replay index and the execution's projection, and commits them in
+groups: at durability points (``emit(..., durable=True)``: a ``durable=True`` task's
+end, a pause, a sleep, a call, an event wait, progress, the run's end), else once the
+oldest uncommitted event is ``flush_delay`` old (a timer while the loop is idle, a
+check on each event while it is busy) or :data:`GROUP_MAX` events wait. A crash loses
+only uncommitted events: the next run re-runs those tasks (tasks are at-least-once)
+and records each once. It also gives each task call its deterministic id and notices
+when a resumed run diverges from its log.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ log = logging.getLogger("flux")
 
 #: Progress values are saved at most this often per execution (and when the run ends).
 PROGRESS_INTERVAL = 0.5
+#: A group commit holds at most this many events (one append stays a modest statement).
+GROUP_MAX = 500
 
 #: The run the current coroutine belongs to (None outside workflows).
 current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("flux_run", default=None)
@@ -62,7 +69,12 @@ class Run:
         self.has_history = bool(self.index.tasks)
         self.next_seq = (events[-1].seq if events else 0) + 1
         self.buffer: list[ExecutionEvent] = []
+        #: When the oldest event in the buffer was recorded (monotonic).
+        self._buffered_at = 0.0
+        self.flush_delay = engine.flush_delay
         self._flush_handle: asyncio.TimerHandle | None = None
+        #: The next lease renewal (Engine._heartbeat), while the run goes on.
+        self.heartbeat: asyncio.TimerHandle | None = None
         self._occurrences: dict[tuple[str | None, str], int] = {}
         self._replay_pos: dict[str | None, int] = {}
         self.called: set[str] = set()
@@ -70,7 +82,7 @@ class Run:
         self.cancel_requested = False
         self.cancel_actor: str | None = None
         self.lost = False
-        #: When the lease was last renewed (monotonic; see Engine._keep_alive).
+        #: When the lease was last renewed (monotonic; see Engine.keep_alive).
         self.renewed_at = time.monotonic()
         #: While True, emit() leaves events in the buffer for the caller's flush (events
         #: that must be committed together, outside the event loop too).
@@ -83,7 +95,7 @@ class Run:
         self.started_children: set[str] = set()
         #: Whether this run registered an event wait (its end drops what is left open).
         self.waited = False
-        #: Children asked for and not created yet (see Engine.start_child).
+        #: Children asked for and not created yet (see flux.children.start_child).
         self.pending_children: list[ExecutionRecord] = []
         #: The last progress() value of each task, and when it was last saved.
         self.progress: dict[str, dict[str, Any]] = dict(record.progress or {})
@@ -103,19 +115,30 @@ class Run:
         self.events.append(event)
         self.index.apply(event)
         projection.apply(self.record, event)
-        self.buffer.append(event)
+        buffer = self.buffer
+        buffer.append(event)
+        if len(buffer) == 1:
+            self._buffered_at = time.monotonic()
         if durable:
             self.flush()
-        elif self._flush_handle is None and not self.holding:
+        elif self.holding:
+            pass
+        elif self._flush_handle is None:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
                 self.flush()
             else:
-                self._flush_handle = loop.call_later(self.engine.flush_delay, self._timed_flush)
+                self._flush_handle = loop.call_later(self.flush_delay, self._timed_flush)
+        elif (len(buffer) >= GROUP_MAX
+              or time.monotonic() - self._buffered_at >= self.flush_delay):
+            self._deferred_flush()  # a busy loop (quick tasks back to back) runs no timer
         return event
 
     def flush(self) -> None:
+        """Commit the buffered events (one append). A failed append leaves a gap no
+        later append can follow (the store refuses it: LeaseLostError), so the run
+        ends there and is recovered: its uncommitted tasks run again."""
         # The deferred-flush timer is left to fire (re-arming one per task costs more
         # than the flush); it finds an empty buffer, or events younger than flush_delay.
         if not self.buffer:
@@ -125,12 +148,19 @@ class Run:
 
     def _timed_flush(self) -> None:
         self._flush_handle = None
+        self._deferred_flush()
+
+    def _deferred_flush(self) -> None:
+        """A flush no caller waits on; when it fails (a lost lease, a database error)
+        the run stops, as it would at its next flush (see :meth:`flush`)."""
         try:
             self.flush()
         except LeaseLostError:
             self._lose()
-        except Exception:  # a database hiccup: the next durable point retries
-            log.exception("flux: deferred flush of %s failed", self.record.id)
+        except Exception:
+            log.exception("flux: committing the events of %s failed; the run stops and "
+                          "is recovered", self.record.id)
+            self._lose()
 
     def stop_timer(self) -> None:
         if self._flush_handle is not None:
@@ -162,6 +192,9 @@ class Run:
         if not self._progress_dirty:
             return
         self._progress_dirty = False
+        if not self.holding and not self.lost:
+            # Progress is a durability point: the log shows what it reports on.
+            self._deferred_flush()
         try:
             self._progress_saved = asyncio.get_running_loop().time()
         except RuntimeError:

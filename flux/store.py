@@ -102,8 +102,8 @@ class ExecutionRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The execution as JSON: the :data:`PUBLIC_FIELDS`, times in ISO 8601."""
-        return {name: iso_time(getattr(self, name)) if field_kind(name) == "time"
-                else getattr(self, name) for name in PUBLIC_FIELDS}
+        return {name: iso_time(getattr(self, name)) if time else getattr(self, name)
+                for name, time in _PUBLIC_KINDS}
 
 
 #: Every field of an :class:`ExecutionRecord`, in order.
@@ -133,6 +133,12 @@ def field_kind(name: str) -> str:
     if args & {Any, dict, list}:
         return "json"
     return "scalar"
+
+
+#: (name, is a time) of each public field: what to_json, on every commit's announcement,
+#: would otherwise work out from the type hints each time.
+_PUBLIC_KINDS: tuple[tuple[str, bool], ...] = tuple(
+    (name, field_kind(name) == "time") for name in PUBLIC_FIELDS)
 
 
 def iso_time(value: datetime | None) -> str | None:

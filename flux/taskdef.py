@@ -47,7 +47,7 @@ task_registry: dict[str, Task] = {}
 
 _OPTION_NAMES = ("name", "retry_max_attempts", "retry_delay", "retry_backoff", "timeout",
                  "fallback", "rollback", "secret_requests", "output_storage", "description",
-                 "cache")
+                 "cache", "durable")
 
 
 class Task:
@@ -68,6 +68,7 @@ class Task:
         output_storage: OutputStorage | None = None,
         description: str | None = None,
         cache: bool = False,
+        durable: bool = False,
         register: bool = True,
     ) -> None:
         if isinstance(func, Task):
@@ -93,9 +94,19 @@ class Task:
         self.description = description or inspect.getdoc(func) or ""
         #: Memoise results by task name and arguments, across executions, in the store.
         self.cache = bool(cache)
+        #: Commit the task's end before the workflow goes on (else it may be committed
+        #: with later tasks' events: see "Group commit" in docs/workflows.md).
+        self.durable = bool(durable)
         self.is_async = inspect.iscoroutinefunction(func)
         self.signature = inspect.signature(func)
         self.accepts_secrets = "secrets" in self.signature.parameters
+        params = self.signature.parameters.values()
+        #: The parameters' names when every one is a plain required one (no default,
+        #: no *args/**kwargs, no secrets): a call with that many positional arguments
+        #: binds them by position without Signature.bind (most task calls).
+        self._plain_params: tuple[str, ...] | None = tuple(p.name for p in params) if all(
+            p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty for p in params
+        ) and not self.accepts_secrets else None
         self._name_is_template = "{" in self.name or "}" in self.name
         if self._name_is_template:
             _check_name_template(self.name, self.signature)
@@ -108,7 +119,8 @@ class Task:
                 "retry_backoff": self.retry_backoff, "timeout": self.timeout,
                 "fallback": _callable_name(self.fallback),
                 "rollback": _callable_name(self.rollback),
-                "secret_requests": list(self.secret_requests), "cache": self.cache}
+                "secret_requests": list(self.secret_requests), "cache": self.cache,
+                "durable": self.durable}
 
     def with_options(self, **options: Any) -> Task:
         """A copy of this task with some options changed (same function)."""
@@ -121,19 +133,26 @@ class Task:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         call_kwargs = kwargs
-        if self.accepts_secrets and "secrets" not in kwargs:
-            kwargs = {**kwargs, "secrets": {}}  # filled in when the task runs
-        try:
-            bound = self.signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise TypeError(f"Task '{self.name}' called with bad arguments: {exc}") from None
-        bound.apply_defaults()
+        plain = self._plain_params
+        if plain is not None and not kwargs and len(args) == len(plain):
+            bound = inspect.BoundArguments(self.signature, dict(zip(plain, args, strict=True)))
+        else:
+            if self.accepts_secrets and "secrets" not in kwargs:
+                kwargs = {**kwargs, "secrets": {}}  # filled in when the task runs
+            try:
+                bound = self.signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"Task '{self.name}' called with bad arguments: "
+                                f"{exc}") from None
+            bound.apply_defaults()
         name = self._call_name(bound) if self._name_is_template else self.name
         run = current_run.get()
         call = _Call(run, name, bound, args, call_kwargs)
         if run is None:
             return self._execute(call)
-        arguments = {k: v for k, v in bound.arguments.items() if k != "secrets"}
+        arguments = bound.arguments
+        if self.accepts_secrets:
+            arguments = {k: v for k, v in arguments.items() if k != "secrets"}
         call.encoded = encode(arguments, f"the arguments of task '{name}'")
         call.parent = current_task.get()
         call.node = current_node.get()
@@ -240,7 +259,7 @@ class Task:
                 return result
             if attempt > 1:
                 self._record(call, T.TASK_RETRY_COMPLETED, self._retry_keys(attempt), attempt)
-            self._record(call, T.TASK_COMPLETED, output, attempt, durable=True)
+            self._record(call, T.TASK_COMPLETED, output, attempt, durable=self.durable)
             return result
 
     def _cache_key(self, call: _Call) -> str:
@@ -274,7 +293,10 @@ class Task:
                 "current_delay": self._retry_delay(attempt), "backoff": self.retry_backoff}
 
     async def _invoke(self, call: _Call) -> Any:
-        args, kwargs = call.bound.args, call.bound.kwargs
+        if self._plain_params is not None and not call.kwargs:
+            args, kwargs = call.args, {}  # bound by position (see __call__)
+        else:
+            args, kwargs = call.bound.args, call.bound.kwargs
         if self.is_async:
             if self.timeout is None:
                 return await self.func(*args, **kwargs)
@@ -321,12 +343,14 @@ class Task:
                 exc = fb_exc
             else:
                 self._record(call, T.TASK_FALLBACK_COMPLETED, output, attempt)
-                self._record(call, T.TASK_COMPLETED, output, attempt, durable=True)  # flux-core
+                self._record(call, T.TASK_COMPLETED, output, attempt,  # flux-core
+                             durable=self.durable)
                 return value
         error = self._final_error(exc, attempt, call)
         if run is not None:
             mark_failed(error, call.id)
-            self._record(call, T.TASK_FAILED, encode_error(error), attempt, durable=True)
+            self._record(call, T.TASK_FAILED, encode_error(error), attempt,
+                         durable=self.durable)
         raise error
 
     def _final_error(self, exc: Exception, attempts: int, call: _Call) -> Exception:

@@ -212,7 +212,7 @@ warnings.filterwarnings("ignore", message=f"No directory at: {re.escape(str(STAT
 
 if REDIS_URL:
     HUEY = {
-        "huey_class": "huey.PriorityRedisHuey",
+        "huey_class": "executions.core.queue.RedisQueue",
         "name": "fluxweb",
         # Connect and read timeouts (fluxweb/env.py): a Redis that stops answering
         # fails a request (503 queue_unavailable) instead of hanging it.
@@ -230,7 +230,7 @@ else:
     _db_name = str(DATABASES["default"]["NAME"])
     _queue_dir = BASE_DIR if not EMBEDDED or _db_name == ":memory:" else Path(_db_name).parent
     HUEY = {
-        "huey_class": "huey.SqliteHuey",
+        "huey_class": "executions.core.queue.SqliteQueue",
         "name": "fluxweb",
         "filename": str(_queue_dir / "huey.db"),
         "immediate": False,

@@ -61,10 +61,7 @@ def handle(command: Any, options: dict[str, Any]) -> int:
         config.setup_logger(logger)
 
     if options.get("verbosity", 1) < 2:
-        # Huey logs two INFO lines per task ("Executing ...", "... executed in"): hundreds
-        # a second on a busy worker, saying less than the execution's own log. Shown
-        # with -v 2; Huey's warnings and errors, and the consumer's own lines, stay.
-        logging.getLogger("huey").addFilter(_no_per_task_info)
+        quiet_per_task_lines()
     stop = threading.Event()
     reaper = threading.Thread(target=_reap, args=(stop, config.workers), name="flux-reaper",
                               daemon=True)
@@ -101,8 +98,18 @@ def size_connection_pool(threads: int, alias: str = "default") -> None:
         pool.resize(min(pool.min_size, needed), needed)
 
 
-def _no_per_task_info(record: logging.LogRecord) -> bool:
-    return record.levelno > logging.INFO
+def quiet_per_task_lines() -> None:
+    """Huey logs two INFO lines per task ("Executing ...", "... executed in") on its
+    "huey" logger: hundreds a second on a busy worker, saying less than the execution's
+    own log (shown with -v 2). That logger's INFO is turned off (by its level, so the
+    records are not even built); its warnings and errors, and the consumer's own lines
+    ("huey.consumer"), stay."""
+    huey_log = logging.getLogger("huey")
+    consumer_log = logging.getLogger("huey.consumer")
+    if consumer_log.level == logging.NOTSET:
+        consumer_log.setLevel(huey_log.getEffectiveLevel())
+    if huey_log.getEffectiveLevel() < logging.WARNING:
+        huey_log.setLevel(logging.WARNING)
 
 
 def _reap(stop: threading.Event, threads: int) -> None:

@@ -7,11 +7,14 @@ Two ways in, chosen by the channel layer (``mode()``):
   :data:`executions.core.signals.events_committed` to one :class:`Publisher`: a
   long-lived thread with its own event loop and channel layer, fed by a queue.
   Whatever is queued when it wakes up is merged per execution and sent as one
-  message to the execution's group at once; the lists' group gets one message
-  for all executions that changed, at most every ``LIST_INTERVAL`` seconds (a
-  busy worker commits hundreds of batches a second; a list page needs to hear of
-  them a few times a second). The committing thread only appends to the queue
-  (microseconds); no ``async_to_sync`` per event (6-7 ms each, it opens a
+  message to the execution's group at once; after a batch it lets the next one
+  gather for ``LINGER`` (10 ms) before sending it, and a batch's messages go out
+  in one pipelined round trip on the Redis pub/sub layer (:func:`group_send_many`).
+  The lists' group gets one message for all executions that changed, at most
+  every ``LIST_INTERVAL`` seconds (a busy worker commits hundreds of batches a
+  second; a list page needs to hear of them a few times a second). The committing
+  thread only appends to the queue (microseconds; it wakes the thread only when
+  that sleeps); no ``async_to_sync`` per event (6-7 ms each, it opens a
   connection per call).
 * **poll** (the in-memory layer of the embedded shape, where workers are other
   processes that cannot reach this process's layer). Each web process runs one
@@ -62,6 +65,10 @@ PROGRESS_POLL_INTERVAL = 0.5
 POLL_BATCH = 2000
 #: Seconds between two messages to the lists' group from one publisher.
 LIST_INTERVAL = float(getattr(settings, "FLUX_LIVE_LIST_INTERVAL", 0.05))
+#: After sending a batch, the publisher lets the next one gather this long (events
+#: of a quiet moment still go out at once): a busy worker's commits then leave in a
+#: few pipelined rounds a second instead of one round trip each.
+LINGER = float(getattr(settings, "FLUX_LIVE_LINGER", 0.01))
 
 
 def execution_group(execution_id: str) -> str:
@@ -104,10 +111,53 @@ async def _gather(sends: list) -> None:
                         result)
 
 
+async def group_send_many(layer: BaseChannelLayer, messages: list[tuple[str, dict]]) -> None:
+    """``group_send(group, message)`` for each pair. On channels_redis's pub/sub layer
+    (the scaled shape) the PUBLISHes to each Redis shard go in one pipeline: one round
+    trip, and a fraction of the client's CPU per message (a busy worker publishes
+    hundreds of batches a second). Channel names, shards and serialisation are the
+    layer's own, so its consumers receive exactly what ``group_send`` would send."""
+    if not messages:
+        return
+    if not _pipelines(layer):
+        await _gather([layer.group_send(group, message) for group, message in messages])
+        return
+    loop_layer = layer._get_layer()
+    by_shard: dict[Any, list[tuple[str, bytes]]] = {}
+    for group, message in messages:
+        channel = loop_layer._get_group_channel_name(group)
+        by_shard.setdefault(loop_layer._get_shard(channel), []).append(
+            (channel, layer.serialize(message)))
+    if len(by_shard) == 1:
+        [(shard, items)] = by_shard.items()
+        await _publish(shard, items)
+    else:
+        await _gather([_publish(shard, items) for shard, items in by_shard.items()])
+
+
+def _pipelines(layer: BaseChannelLayer) -> bool:
+    try:
+        from channels_redis.pubsub import RedisPubSubChannelLayer
+    except ImportError:  # pragma: no cover - channels_redis is a dependency
+        return False
+    return isinstance(layer, RedisPubSubChannelLayer)
+
+
+async def _publish(shard: Any, items: list[tuple[str, bytes]]) -> None:
+    """PUBLISH each (channel, payload) on one shard's connection, in one pipeline (as
+    ``RedisSingleShardConnection.publish`` does for one)."""
+    async with shard._lock:
+        shard._ensure_redis()
+        pipe = shard._redis.pipeline(transaction=False)
+        for channel, payload in items:
+            pipe.publish(channel, payload)
+        await pipe.execute()
+
+
 async def send_events(layer: BaseChannelLayer,
                       merged: dict[str, tuple[list[dict], dict | None]]) -> None:
     """One message per execution to its group."""
-    await _gather([layer.group_send(execution_group(execution_id), {
+    await group_send_many(layer, [(execution_group(execution_id), {
         "type": "flux.events", "execution_id": execution_id, "events": events,
         "execution": execution}) for execution_id, (events, execution) in merged.items()])
 
@@ -115,8 +165,8 @@ async def send_events(layer: BaseChannelLayer,
 async def send_list(layer: BaseChannelLayer, executions: list[dict]) -> None:
     """One message to the lists' group carrying every execution given."""
     if executions:
-        await _gather([layer.group_send(LIST_GROUP, {"type": "flux.executions",
-                                                     "executions": executions})])
+        await group_send_many(layer, [(LIST_GROUP, {"type": "flux.executions",
+                                                    "executions": executions})])
 
 
 async def send_batch(layer: BaseChannelLayer,
@@ -142,14 +192,19 @@ class Publisher:
         self._event: asyncio.Event | None = None
         self._idle = threading.Event()
         self._idle.set()
+        #: True while the thread waits for work: only then does a submit wake it (a
+        #: wake-up is a write to a socket; a busy publisher drains the queue anyway).
+        self._sleeping = False
 
     def submit(self, execution_id: str, events: list[dict], execution: dict | None) -> None:
         """Queue events for publishing (called by the committing thread; never blocks)."""
-        self._ensure_thread()
+        if self._thread is None:
+            self._ensure_thread()
         self._idle.clear()
         self._queue.put((execution_id, events, execution))
         loop = self._loop
-        if loop is not None:
+        if loop is not None and self._sleeping:
+            self._sleeping = False
             try:
                 loop.call_soon_threadsafe(self._wake)
             except RuntimeError:  # the loop closed at exit
@@ -207,17 +262,23 @@ class Publisher:
                     except Exception:
                         log.exception("live: publishing failed")
                 if batch:
+                    await asyncio.sleep(LINGER)  # submits meanwhile queue up, no wake-up
                     continue
+                # Asleep from here: a submit from now on wakes the loop (one that came
+                # before this line is in the queue, seen just below).
+                self._sleeping = True
                 if not listed:
                     self._idle.set()
-                    if not self._queue.empty():
-                        self._idle.clear()
-                        continue
+                if not self._queue.empty():
+                    self._sleeping = False
+                    self._idle.clear()
+                    continue
                 try:
                     timeout = max(0.0, list_due - loop.time()) if listed else None
                     await asyncio.wait_for(self._event.wait(), timeout)
                 except TimeoutError:
                     pass
+                self._sleeping = False
                 self._event.clear()
 
         try:

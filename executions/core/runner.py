@@ -232,11 +232,25 @@ def thread_store() -> DjangoStore:
     return store
 
 
+def thread_engine() -> Engine:
+    """This thread's worker engine, on :func:`thread_store` (built again when the
+    settings or the secrets provider changed)."""
+    from flux import config as flux_config
+
+    store = thread_store()
+    key = (store, app_settings(), flux_config.default_secrets())
+    cached = getattr(_local, "engine", None)
+    if cached is None or any(a is not b for a, b in zip(cached[0], key, strict=True)):
+        cached = _local.engine = (key, engine(store))
+    return cached[1]
+
+
 def close_thread_store() -> None:
     """Close this thread's worker store (its connection) and event loop, if any."""
     store = getattr(_local, "store", None)
     if store is not None:
         _local.store = None
+        _local.engine = None
         store.close()
     loop = getattr(_local, "loop", None)
     if loop is not None:
@@ -271,8 +285,8 @@ def run(execution_id: str) -> str | None:
     Called by the Huey task. Never raises for the ordinary reasons not to run
     (another worker holds it, it is paused or finished, it is unknown).
     """
+    eng = thread_engine()
     store = thread_store()
-    eng = engine(store)
 
     async def main() -> tuple[str | None, datetime | None]:
         try:

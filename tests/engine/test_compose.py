@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flux import Status, call, continue_as_new, send_event, task, workflow
+from flux import Status, call, children, continue_as_new, send_event, task, workflow
 from flux.clock import clock
 from flux.domain.events import ExecutionEventType as T
 from flux.engine import Engine
@@ -160,19 +160,19 @@ async def test_a_crash_between_starting_a_child_and_recording_it_finds_that_chil
     async def parent(ctx):
         return await call(child_wf, 4)
 
-    real = Engine.start_child
+    real = children.start_child
 
-    def crash_after_starting(self, run, wf, input, kid):
-        real(self, run, wf, input, kid)
+    def crash_after_starting(run, wf, input, kid):
+        real(run, wf, input, kid)
         raise LeaseLostError("the worker died here")
 
-    monkeypatch.setattr(Engine, "start_child", crash_after_starting)
+    monkeypatch.setattr(children, "start_child", crash_after_starting)
     engine = Engine(store)
     record = engine.create(parent)
     await engine.run(record.id)
     assert len(store.children(record.id)) == 1
     assert not any(e.name.startswith("call_workflow") for e in store.events(record.id))
-    monkeypatch.setattr(Engine, "start_child", real)
+    monkeypatch.setattr(children, "start_child", real)
     ctx = await Engine(store).run(record.id)
     assert ctx.output == 8
     [child] = store.children(record.id)
@@ -500,7 +500,8 @@ async def test_a_call_follows_a_child_that_continued_as_new(store):
     assert ctx.output == 200
 
 
-async def test_a_call_recorded_but_whose_child_was_never_created_starts_it(store):
+async def test_a_call_recorded_but_whose_child_was_never_created_starts_it(store,
+                                                                          monkeypatch):
     """With workers, children are created in a batch after the calls: a crash in between
     leaves a recorded call without its child; the next run creates it."""
     q = Dispatcher(store)
@@ -509,13 +510,11 @@ async def test_a_call_recorded_but_whose_child_was_never_created_starts_it(store
     async def parent(ctx):
         return await call(child_wf, 6)
 
-    real = Engine.start_pending
-    Engine.start_pending = lambda self, run: run.pending_children.clear()  # lost
-    try:
-        record = q.engine.create(parent)
-        await q.engine.run(record.id)
-    finally:
-        Engine.start_pending = real
+    real = children.start_pending
+    monkeypatch.setattr(children, "start_pending", lambda run: run.pending_children.clear())
+    record = q.engine.create(parent)
+    await q.engine.run(record.id)  # the children it asked for are lost
+    monkeypatch.setattr(children, "start_pending", real)
     assert store.children(record.id) == [] and q.sent == []
     assert any(e.name == "call_workflow_child_wf" for e in store.events(record.id))
     await q.engine.run(record.id)  # woken (by the reaper, say): the child starts now

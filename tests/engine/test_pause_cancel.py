@@ -224,7 +224,7 @@ async def test_a_transient_workflow_restarts_from_the_beginning_after_a_crash(st
     class Died(BaseException):
         pass
 
-    @task
+    @task.with_options(durable=True)  # step 1's end is in the log when step 2 dies
     async def step(i):
         runs.append(i)
         if len(runs) == 2:

@@ -277,3 +277,24 @@ async def test_a_list_message_of_several_executions_reaches_list_sockets():
     got = [await lists.receive_json_from(timeout=TIMEOUT) for _ in executions]
     assert got == [{"type": "execution", "execution": e} for e in executions]
     await lists.disconnect()
+
+
+async def test_messages_sent_together_reach_each_group_as_group_send_would():
+    """The publisher sends a batch's messages together (on the Redis pub/sub layer, one
+    pipeline per shard): each arrives in its group, in order, as group_send's would."""
+    layer = get_channel_layer()
+    a, b = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("execution.batch-a", a)
+    await layer.group_add("execution.batch-b", b)
+    try:
+        await live.group_send_many(layer, [
+            ("execution.batch-a", {"type": "flux.events", "n": 1}),
+            ("execution.batch-b", {"type": "flux.events", "n": 2}),
+            ("execution.batch-a", {"type": "flux.events", "n": 3}),
+            ("execution.nobody", {"type": "flux.events", "n": 4})])
+        got_a = [await asyncio.wait_for(layer.receive(a), TIMEOUT) for _ in range(2)]
+        got_b = await asyncio.wait_for(layer.receive(b), TIMEOUT)
+    finally:
+        await layer.group_discard("execution.batch-a", a)
+        await layer.group_discard("execution.batch-b", b)
+    assert [m["n"] for m in got_a] == [1, 3] and got_b["n"] == 2

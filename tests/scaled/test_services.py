@@ -50,7 +50,7 @@ def test_huey_round_trips_a_task_through_redis(redis_url):
 
 
 def test_settings_choose_redis_for_the_queue_and_channel_layer(redis_url):
-    assert settings.HUEY["huey_class"] in {"huey.RedisHuey", "huey.PriorityRedisHuey"}
+    assert settings.HUEY["huey_class"] == "executions.core.queue.RedisQueue"
     assert settings.HUEY["url"].split("?")[0] == redis_url.split("?")[0]
     backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
     assert backend == "channels_redis.pubsub.RedisPubSubChannelLayer"

@@ -146,3 +146,26 @@ def test_the_reaper_wakes_a_sleeper_whose_timer_was_lost(sent):
     assert runner.reap().woken == []
     assert runner.reap(now=time.time() + 10).woken == [ex.id]
     assert sent == [(ex.id, None)]
+
+
+def test_a_queue_message_runs_its_execution_and_messages_are_never_revoked(transactional_db):
+    """The queue (executions/core/queue.py) runs run_execution's messages as Huey does, minus
+    revocation: a message only says "look at this execution", so stopping one is
+    cancelling the execution, and revoking is refused instead of silently ignored."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.storage.flush_queue()
+    ex = commands.start("rt_hello", {"a": 2, "b": 3}, actor=SYSTEM)  # sends its message
+    try:
+        message = HUEY.dequeue()
+        assert message is not None and message.args == (ex.id,)
+        HUEY.execute(message)
+        ex.refresh_from_db()
+        assert (ex.status, ex.output) == (Status.COMPLETED, 5)
+        with pytest.raises(NotImplementedError, match="cancel the execution"):
+            HUEY.revoke_by_id(message.id)
+        with pytest.raises(NotImplementedError, match="cancel the execution"):
+            runner.run_execution.revoke()
+    finally:
+        HUEY.storage.flush_queue()
+        runner.close_thread_store()
