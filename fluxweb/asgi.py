@@ -1,15 +1,95 @@
 """The ASGI application: Django for HTTP, Channels for websockets.
 
 Run it with `daphne fluxweb.asgi:application`.
+
+HTTP requests go through :class:`SyncASGIHandler`, Django's ASGI handler doing a
+request's synchronous work in one go. Every view and every middleware of this project
+is synchronous. Django's own handler runs its middleware in async mode: each of
+Django's middleware moves to a thread and back for its ``process_request`` and again
+for its ``process_response``, ours (sync only) come back to the event loop in
+between, and the request's start and end signals take a trip of their own: about a
+dozen thread switches for one request, each one a wait for the scheduler on a busy
+machine, most of a small request's time (docs/benchmarks.md, "API latency").
 """
 
+import asyncio
 import os
+from contextlib import closing
 
-from django.core.asgi import get_asgi_application
+import django
+from asgiref.sync import sync_to_async
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse, HttpResponseBase
+from django.urls import set_script_prefix
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fluxweb.settings")
+
+
+class SyncASGIHandler(ASGIHandler):
+    """Django's ASGI handler with a synchronous middleware chain, as under WSGI, run
+    with everything else a request does synchronously in one call on the request's
+    thread (Django's thread-sensitive thread, one per request as in Django's handler):
+    the ``request_started`` signal, building the request, the middleware and the view,
+    and for a response that is not streamed its ``close()`` (``request_finished``:
+    the database connection goes back to the pool before the bytes go out). Streamed
+    responses are sent and closed as Django does, on that same thread (a view may
+    stream from a query). The client's disconnect is watched as Django does."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        super().load_middleware(is_async=False)
+
+    async def handle(self, scope, receive, send) -> None:
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        with closing(body_file):
+            set_script_prefix(get_script_prefix(scope))
+
+            class RequestProcessed(Exception):
+                pass
+
+            response = None
+            try:
+                try:
+                    async with asyncio.TaskGroup() as tg:
+                        tg.create_task(self.listen_for_disconnect(receive))
+                        response = await sync_to_async(self.respond, thread_sensitive=True)(
+                            scope, body_file)
+                        await self.send_response(response, send)
+                        raise RequestProcessed
+                except* (RequestProcessed, RequestAborted):
+                    pass
+            except BaseExceptionGroup as exception_group:
+                if len(exception_group.exceptions) == 1:
+                    raise exception_group.exceptions[0] from None
+                raise
+
+            if response is None:
+                await signals.request_finished.asend(sender=self.__class__)
+            elif response.streaming:
+                await sync_to_async(response.close, thread_sensitive=True)()
+
+    def respond(self, scope, body_file) -> HttpResponseBase:
+        """The response to the request in ``scope``, on the request's thread; closed
+        already unless it is streamed."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size
+        if not response.streaming:
+            response.close()
+        return response
+
+
 # Set Django up before anything imports models (consumers do).
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+django_asgi_app = SyncASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
