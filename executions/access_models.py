@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.utils import timezone
 
 #: Raw tokens look like ``flux_<43 url-safe characters>`` (256 bits).
@@ -65,13 +65,29 @@ class Token(models.Model):
 
     @classmethod
     def authenticate(cls, raw: str) -> Token | None:
-        """The live token with this value (and mark it used), or None."""
+        """The live token with this value (and mark it used), or None. Its user comes
+        with it, and the user's permissions too (in the same query, where the database
+        allows: ``executions.permissions.held_subquery``)."""
+        from django.db.models import TextField
+        from django.db.models.expressions import RawSQL
+
+        from executions import permissions
+
         if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
             return None
-        token = (cls.objects.active().select_related("user")
-                 .filter(key_hash=hash_token(raw)).first())
-        if token is None or not token.user.is_active:
+        # By its hash alone (unique), then revoked or expired as ``status`` says: the
+        # same rows as ``objects.active()``, for less of the ORM's time.
+        rows = cls.objects.select_related("user").filter(key_hash=hash_token(raw)).order_by()
+        quote = connections[rows.db].ops.quote_name
+        held = permissions.held_subquery(
+            rows.db, f"{quote(cls._meta.db_table)}.{quote(cls._meta.get_field('user').column)}")
+        if held is not None:
+            rows = rows.annotate(held_permissions=RawSQL(*held, output_field=TextField()))
+        token = next(iter(rows[:1]), None)
+        if token is None or token.status != "active" or not token.user.is_active:
             return None
+        if held is not None:
+            permissions.prime_permissions(token.user, token.held_permissions)
         now = timezone.now()
         # At most one write a minute per token.
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):

@@ -94,8 +94,114 @@ class NotAuthenticated(PermissionDenied):
 
 def allowed(user: Any, perm: str) -> bool:
     """Whether ``user`` (possibly anonymous or None) holds ``perm``."""
-    return bool(user is not None and user.is_authenticated and user.is_active
-                and user.has_perm(perm))
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    load_permissions(user)
+    return bool(user.has_perm(perm))
+
+
+def load_permissions(user: Any) -> None:
+    """Read the permissions of an active ``user`` (their own and their groups') in one
+    query, into the caches Django's ``ModelBackend`` keeps on the user object for the
+    rest of the request (``_user_perm_cache``, ``_group_perm_cache``); without this
+    it reads them in two queries of its ORM (docs/benchmarks.md, "API latency").
+    Nothing outlives the user object, which every request loads afresh: a change of a
+    user's groups or permissions counts from their next request. Superusers hold
+    every permission without a query; a user already loaded is left alone (the API's
+    token authentication loads them with the token: :func:`held_subquery`)."""
+    if (user.is_superuser or not user.pk or hasattr(user, "_perm_cache")
+            or hasattr(user, "_user_perm_cache") or hasattr(user, "_group_perm_cache")):
+        return
+    from django.db import connections, router
+
+    alias = router.db_for_read(type(user))
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_held_sql(alias, "%s"), [user.pk, user.pk])
+        _prime(user, [perm for (perm,) in cursor.fetchall()])
+
+
+#: The string aggregate of each database :func:`held_subquery` knows.
+_AGGREGATES = {"postgresql": "STRING_AGG", "sqlite": "GROUP_CONCAT"}
+#: Between two permissions in :func:`held_subquery`'s value (ASCII's unit separator:
+#: app labels are identifiers, and no codename holds control characters).
+_SEPARATOR = "\x1f"
+
+
+def held_subquery(alias: str, holder: str) -> tuple[str, list[str]] | None:
+    """SQL and parameters of a scalar subquery whose value is every permission of the
+    user whose id is the SQL expression ``holder`` (a column of the outer query), for
+    :func:`prime_permissions`; None on a database it has no string aggregate for.
+    Loading them with the row that names the user saves a round trip."""
+    from django.db import connections
+
+    aggregate = _AGGREGATES.get(connections[alias].vendor)
+    if aggregate is None:
+        return None
+    return (f"(SELECT {aggregate}(h.perm, %s) FROM ({_held_sql(alias, holder)}) h)",
+            [_SEPARATOR])
+
+
+def prime_permissions(user: Any, held: str | None) -> None:
+    """Give ``user`` (loaded with the value of :func:`held_subquery`) their
+    permissions, as :func:`load_permissions` does."""
+    if not user.is_superuser:
+        _prime(user, held.split(_SEPARATOR) if held else [])
+
+
+def _prime(user: Any, held: list[str]) -> None:
+    own: set[str] = set()
+    groups: set[str] = set()
+    for perm in held:
+        source, _, code = perm.partition(":")
+        (own if source == "u" else groups).add(code)
+    user._user_perm_cache = own
+    user._group_perm_cache = groups
+
+
+@functools.cache
+def _held_sql(alias: str, holder: str) -> str:
+    """A query of each permission the user whose id is ``holder`` (``%s`` or a column)
+    holds, as ``u:app_label.codename`` (their own) or ``g:…`` (their groups'), as
+    ``ModelBackend`` finds them (tables and columns named by the models, so a custom
+    user model works too)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+    from django.db import connections
+
+    quote = connections[alias].ops.quote_name
+    user_model = get_user_model()
+    content_type = Permission._meta.get_field("content_type")
+
+    def through(model: Any, field: str) -> Any:
+        return model._meta.get_field(field).remote_field.through
+
+    def table(model: Any) -> str:
+        return quote(model._meta.db_table)
+
+    def column(model: Any, to: Any) -> str:
+        """The column of ``model`` (a many-to-many table) that points at ``to``."""
+        return quote(next(f.column for f in model._meta.fields
+                          if f.is_relation and f.related_model is to))
+
+    def code(source: str) -> str:
+        return f"'{source}:' || ct.{quote('app_label')} || '.' || p.{quote('codename')}"
+
+    own, member, granted = (through(user_model, "user_permissions"),
+                            through(user_model, "groups"), through(Group, "permissions"))
+    content_types = (f"JOIN {table(content_type.related_model)} ct "
+                     f"ON ct.{quote(content_type.related_model._meta.pk.column)} = "
+                     f"p.{quote(content_type.column)}")
+    pk = quote(Permission._meta.pk.column)
+    return (
+        f"SELECT {code('u')} AS perm FROM {table(own)} x "
+        f"JOIN {table(Permission)} p ON p.{pk} = x.{column(own, Permission)} "
+        f"{content_types} WHERE x.{column(own, user_model)} = {holder} "
+        "UNION ALL "
+        f"SELECT {code('g')} AS perm FROM {table(member)} m "
+        f"JOIN {table(granted)} x ON x.{column(granted, Group)} = m.{column(member, Group)} "
+        f"JOIN {table(Permission)} p ON p.{pk} = x.{column(granted, Permission)} "
+        f"{content_types} WHERE m.{column(member, user_model)} = {holder}"
+    )
 
 
 def require(user: Any, perm: str) -> None:
