@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
+from django.db import connections, models, router
+from django.db.models.expressions import RawSQL
 
 from executions.markup import render_markdown
 from flux import store as flux_store
@@ -209,8 +210,22 @@ class Execution(models.Model):
     #: The detail lists at most this many children (the list API filters by parent).
     CHILDREN_SHOWN = 200
 
+    @classmethod
+    def knowing_children(cls) -> models.QuerySet[Execution]:
+        """Every execution, each read with whether it has children (``has_children``,
+        in the same query), so :meth:`children_summary` needs no query of its own for
+        one that has none (most). (In SQL: the ORM's ``Exists`` takes longer to build.)"""
+        quote = connections[router.db_for_read(cls)].ops.quote_name
+        table, parent = cls._meta.db_table, cls._meta.get_field("parent_execution").column
+        return cls.objects.annotate(has_children=RawSQL(
+            f"EXISTS (SELECT 1 FROM {quote(table)} child WHERE child.{quote(parent)} = "
+            f"{quote(table)}.{quote(cls._meta.pk.column)})", (),
+            output_field=models.BooleanField()))
+
     def children_summary(self) -> list[dict[str, Any]]:
         """The executions this one's ``call``s started (the detail's ``children``)."""
+        if getattr(self, "has_children", None) is False:
+            return []
         rows = (Execution.objects.filter(parent_execution_id=self.pk)
                 .order_by("created_at", "id")
                 .values("id", "workflow", "status", "created_at", "finished_at")
