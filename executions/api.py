@@ -170,7 +170,7 @@ def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
             summary="One execution")
 @api_requires(VIEW)
 def get_one(request: HttpRequest, execution_id: str):
-    found = get_execution(execution_id, Execution.knowing_children())
+    found = get_execution(execution_id, knowing_children=True)
     return {**found.to_dict(), "children": found.children_summary()}
 
 

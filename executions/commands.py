@@ -34,7 +34,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -61,9 +61,6 @@ from flux.errors import (
     WorkflowNotFoundError,
 )
 from flux.serialization import decode
-
-if TYPE_CHECKING:
-    from django.db.models import QuerySet
 
 log = logging.getLogger("executions.commands")
 
@@ -151,10 +148,10 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def execution(execution_id: str, rows: QuerySet[Execution] | None = None) -> Execution:
-    """The execution (read from ``rows``, by default all), or ExecutionNotFoundError."""
-    rows = Execution.objects.all() if rows is None else rows
-    found = (next(iter(rows.filter(pk=execution_id).order_by()[:1]), None)
+def execution(execution_id: str, *, knowing_children: bool = False) -> Execution:
+    """The execution, or ExecutionNotFoundError (``knowing_children``: see
+    ``Execution.read``)."""
+    found = (Execution.read(execution_id, knowing_children=knowing_children)
              if isinstance(execution_id, str) and len(execution_id) <= 64 else None)
     if found is None:
         raise ExecutionNotFoundError(execution_id)
