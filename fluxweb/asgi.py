@@ -3,17 +3,20 @@
 Run it with `daphne fluxweb.asgi:application`.
 
 HTTP requests go through :class:`SyncASGIHandler`, Django's ASGI handler doing a
-request's synchronous work in one go. Every view and every middleware of this project
-is synchronous. Django's own handler runs its middleware in async mode: each of
-Django's middleware moves to a thread and back for its ``process_request`` and again
-for its ``process_response``, ours (sync only) come back to the event loop in
-between, and the request's start and end signals take a trip of their own: about a
-dozen thread switches for one request, each one a wait for the scheduler on a busy
-machine, most of a small request's time (docs/benchmarks.md, "API latency").
+request's synchronous work in one go, on a thread kept for the next request. Every
+view and every middleware of this project is synchronous. Django's own handler starts
+a thread for each request and runs the middleware in async mode: each of Django's
+middleware moves to that thread and back for its ``process_request`` and again for
+its ``process_response``, ours (sync only) come back to the event loop in between,
+and the request's start and end signals take a trip of their own: about a dozen
+thread switches for one request, each one a wait for the scheduler on a busy machine,
+most of a small request's time (docs/benchmarks.md, "API latency").
 """
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
 import django
@@ -21,24 +24,44 @@ from asgiref.sync import sync_to_async
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.db import close_old_connections
 from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fluxweb.settings")
 
 
+#: The threads requests run on (:class:`SyncASGIHandler`), kept between requests. At
+#: most this many requests run at once; more wait for a thread (beyond the database
+#: pool's DATABASE_POOL_SIZE connections they would wait for a connection anyway).
+REQUEST_THREADS = 32
+_request_threads = ThreadPoolExecutor(REQUEST_THREADS, thread_name_prefix="request")
+
+
+async def _replay(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
 class SyncASGIHandler(ASGIHandler):
     """Django's ASGI handler with a synchronous middleware chain, as under WSGI, run
-    with everything else a request does synchronously in one call on the request's
-    thread (Django's thread-sensitive thread, one per request as in Django's handler):
+    with everything else a request does synchronously in one call on one of the
+    :data:`REQUEST_THREADS` (Django's handler starts a new thread for each request):
     the ``request_started`` signal, building the request, the middleware and the view,
-    and for a response that is not streamed its ``close()`` (``request_finished``:
-    the database connection goes back to the pool before the bytes go out). Streamed
-    responses are sent and closed as Django does, on that same thread (a view may
-    stream from a query). The client's disconnect is watched as Django does."""
+    then ``close()`` (``request_finished``: the database connection goes back to the
+    pool before the bytes go out). A response streamed from a synchronous iterator is
+    read whole there first, from the thread that made it (a view may stream from a
+    query): Django's handler reads it whole before sending it too. The client's
+    disconnect is watched as Django does."""
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not "
+                             f"{scope['type']}.")
+        await self.handle(scope, receive, send)
 
     async def handle(self, scope, receive, send) -> None:
         try:
@@ -56,8 +79,9 @@ class SyncASGIHandler(ASGIHandler):
                 try:
                     async with asyncio.TaskGroup() as tg:
                         tg.create_task(self.listen_for_disconnect(receive))
-                        response = await sync_to_async(self.respond, thread_sensitive=True)(
-                            scope, body_file)
+                        response = await sync_to_async(
+                            self.respond, thread_sensitive=False,
+                            executor=_request_threads)(scope, body_file)
                         await self.send_response(response, send)
                         raise RequestProcessed
                 except* (RequestProcessed, RequestAborted):
@@ -69,12 +93,13 @@ class SyncASGIHandler(ASGIHandler):
 
             if response is None:
                 await signals.request_finished.asend(sender=self.__class__)
-            elif response.streaming:
-                await sync_to_async(response.close, thread_sensitive=True)()
+            elif not getattr(response, "_closed_by_handler", False):
+                await sync_to_async(response.close, thread_sensitive=False,
+                                    executor=_request_threads)()
 
     def respond(self, scope, body_file) -> HttpResponseBase:
-        """The response to the request in ``scope``, on the request's thread; closed
-        already unless it is streamed."""
+        """The response to the request in ``scope``; closed already unless it streams
+        from an asynchronous iterator."""
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, response = self.create_request(scope, body_file)
         if request is not None:
@@ -82,8 +107,13 @@ class SyncASGIHandler(ASGIHandler):
             response._handler_class = self.__class__
             if isinstance(response, FileResponse):
                 response.block_size = self.chunk_size
-        if not response.streaming:
-            response.close()
+        if response.streaming and response.is_async:
+            close_old_connections()  # the view's; the stream is closed once sent
+            return response
+        if response.streaming:
+            response.streaming_content = _replay(list(response.streaming_content))
+        response.close()
+        response._closed_by_handler = True
         return response
 
 

@@ -54,6 +54,7 @@ async def call(method: str, path: str, *, body: bytes = b"",
         assert part["type"] == "http.response.body"
         answer["body"] += part.get("body", b"")
         if not part.get("more_body", False):
+            await talk.wait(5)  # the application's end
             return answer
 
 
@@ -122,10 +123,9 @@ async def test_the_request_starts_and_ends_on_its_own_thread_connection_returned
         assert end[2], "the database connection was not given back"
 
 
-@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous")
 async def test_a_streamed_download_reads_its_rows_after_the_view_returned(operator):
-    """The event log download streams from a query: the rows are read while the answer
-    is sent, on the thread that ran the view, and the request ends after that."""
+    """The event log download streams from a query (a synchronous iterator): its rows
+    are read on the thread that ran the view, the request ends, then it is sent."""
     user, _raw = operator
 
     def setup() -> tuple[str, str]:
@@ -146,3 +146,27 @@ async def test_a_streamed_download_reads_its_rows_after_the_view_returned(operat
     events = json.loads(answer["body"])
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert events[-1]["type"] == "WORKFLOW_COMPLETED"
+
+
+async def test_a_stream_from_an_asynchronous_iterator_is_sent_then_closed(settings):
+    settings.ROOT_URLCONF = "tests.web.asgi_urls"
+    finished: list[str] = []
+
+    def on_finished(**kwargs):
+        finished.append("finished")
+
+    signals.request_finished.connect(on_finished)
+    try:
+        answer = await call("GET", "/test-numbers/",
+                            on_start=lambda: finished.append("answer"))
+    finally:
+        signals.request_finished.disconnect(on_finished)
+    assert (answer["status"], answer["body"]) == (200, b"0\n1\n2\n")
+    assert finished == ["answer", "finished"]
+
+
+async def test_requests_at_once_are_answered_at_once():
+    import asyncio
+
+    answers = await asyncio.gather(*(call("GET", "/api/health") for _ in range(40)))
+    assert {a["status"] for a in answers} == {200}
