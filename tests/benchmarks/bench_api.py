@@ -236,14 +236,15 @@ def measure_cpu(port: int, pid: int, info: dict, requests: int) -> dict[str, flo
     before, t0 = cpu_seconds(pid), time.perf_counter()
     time.sleep(2)
     idle = (cpu_seconds(pid) - before) / (time.perf_counter() - t0)
-    cpu = {}
-    for name, method, path, headers, body, expected in endpoints(info):
-        send(conn, method, path, headers, body, expected)
-        before, t0 = cpu_seconds(pid), time.perf_counter()
-        for _ in range(requests):
+    cpu: dict[str, float] = {}
+    for _pass in range(3):  # the least of three passes: what the request needs
+        for name, method, path, headers, body, expected in endpoints(info):
             send(conn, method, path, headers, body, expected)
-        spent = cpu_seconds(pid) - before - idle * (time.perf_counter() - t0)
-        cpu[name] = spent * 1000 / requests
+            before, t0 = cpu_seconds(pid), time.perf_counter()
+            for _ in range(requests):
+                send(conn, method, path, headers, body, expected)
+            spent = cpu_seconds(pid) - before - idle * (time.perf_counter() - t0)
+            cpu[name] = min(cpu.get(name, float("inf")), spent * 1000 / requests)
     conn.close()
     return cpu
 
@@ -252,7 +253,7 @@ def report(shape: str, times: dict[str, list[float]], cpu: dict[str, float]) -> 
     floor = percentile(times["floor"], 50)
     bare = percentile(times["bare (no middleware)"], 50)
     print(f"\n{shape}: {len(times['floor'])} requests each, sequential, one connection;"
-          f" web process CPU over {CPU_REQUESTS} in a row\n")
+          f" web process CPU: the least of 3 times {CPU_REQUESTS} in a row\n")
     print("| request | p50 ms | p99 ms | p50 / floor | p50 / bare | CPU ms | CPU / floor |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, values in times.items():
