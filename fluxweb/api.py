@@ -161,7 +161,7 @@ def check_database() -> tuple[str, int | None]:
     from executions import workers
 
     try:
-        return "ok", workers.alive().count()
+        return "ok", workers.count_alive()
     except Exception as exc:
         if outages.unavailable(exc) is not None:
             return _failed("the database", exc), None
