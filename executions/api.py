@@ -58,12 +58,13 @@ def actor(request: HttpRequest) -> str:
 
 def workflow_items() -> list[dict[str, Any]]:
     """Registered workflows (and, inactive, those only the database knows), by name."""
+    registered = registry.registered()
     items = {}
-    for row in WorkflowRow.objects.order_by("name"):
+    for row in WorkflowRow.objects.exclude(name__in=list(registered)).defer("source"):
         item = row.to_dict()
         item["is_active"] = False
         items[row.name] = item
-    for name, wf in registry.registered().items():
+    for name, wf in registered.items():
         fields = registry.describe(wf)
         fields.pop("source")
         items[name] = {"name": name, **fields}
