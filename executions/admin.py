@@ -1,9 +1,9 @@
 """The Django admin for workflows, executions, events, approvals, tokens and secrets.
 
 Executions and events are written only by the engine: the admin shows them
-read-only; its actions (cancel, re-run) go through ``executions.runner`` with the
+read-only; its actions (cancel, re-run) go through ``executions.core.runner`` with the
 admin user as the actor and the same permissions as the API
-(``executions/permissions.py``). A secret's value can be set here and never read.
+(``executions/access/permissions.py``). A secret's value can be set here and never read.
 """
 
 from __future__ import annotations
@@ -16,21 +16,23 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from executions import commands, permissions
-from executions.commands import Actor, Outcome
+from executions.access import permissions
+from executions.core import commands, schedules
+from executions.core.commands import Actor, Outcome
+from executions.core.secrets_store import encrypt, validate_name
 from executions.models import (
     Approval,
     Event,
     EventWait,
     Execution,
     KeptEvent,
+    Schedule,
     Secret,
     TaskCache,
     Token,
     Worker,
     Workflow,
 )
-from executions.secrets_store import encrypt, validate_name
 from flux.text import printable
 
 
@@ -173,7 +175,7 @@ class ApprovalAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Worker)
 class WorkerAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    """Written by the workers themselves (their heartbeat, executions/workers.py)."""
+    """Written by the workers themselves (their heartbeat, executions/core/workers.py)."""
 
     list_display = ("name", "host", "pid", "threads", "started_at", "seen_at")
     search_fields = ("name", "host")
@@ -285,5 +287,42 @@ class SecretAdmin(admin.ModelAdmin):
         obj.save()
 
 
-# Schedules have their own module (imported here, where the admin looks).
-from executions import schedule_admin  # noqa: E402, F401
+# Schedules: listed and inspected; paused, resumed and triggered through
+# ``executions.core.schedules`` with the admin user as the actor (``manage_schedules``).
+# Creating and changing one is done on its page (``/schedules/``), which checks the
+# expression, the timezone and the input before saving.
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    list_display = ("name", "workflow", "cron", "interval_seconds", "timezone", "paused",
+                    "next_fire_at", "last_fire_at", "skipped")
+    list_filter = ("paused", "from_code", "overlap")
+    search_fields = ("name", "workflow", "note")
+    actions = ["pause", "resume", "trigger"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Schedule | None = None) -> bool:
+        return False
+
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return permissions.allowed(request.user, permissions.MANAGE_SCHEDULES)
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Schedule], verb: str, act
+              ) -> None:
+        for name in queryset.values_list("name", flat=True):
+            act(name, actor=Actor.of(request.user))
+        self.message_user(request, f"{verb} {queryset.count()} schedule(s).", messages.SUCCESS)
+
+    @admin.action(description="Pause the selected schedules", permissions=["manage"])
+    def pause(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
+        self._each(request, queryset, "Paused", schedules.pause)
+
+    @admin.action(description="Resume the selected schedules", permissions=["manage"])
+    def resume(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
+        self._each(request, queryset, "Resumed", schedules.resume)
+
+    @admin.action(description="Start a run of each selected schedule now",
+                  permissions=["manage"])
+    def trigger(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
+        self._each(request, queryset, "Triggered", schedules.trigger)

@@ -14,26 +14,26 @@ class ExecutionsConfig(AppConfig):
         # The Workflow table is written by sync_workflows (flux up/worker/demo, migrate).
         from django.conf import settings
 
-        from executions import checks, registry  # noqa: F401 - registers the checks
+        from executions.core import registry  # noqa: F401 - registers the checks
         from flux import config
 
         config.set_runtime_defaults(getattr(settings, "FLUX", {}))
-        from executions import secrets_store
+        from executions.core import secrets_store
 
         secrets_store.install()  # tasks' secret_requests read the Secret table
         registry.load_workflows()
         post_migrate.connect(registry.sync_after_migrate, sender=self,
                              dispatch_uid="executions.sync_workflows")
-        from executions import live
+        from executions.core import live
 
-        live.install()  # committed events reach websockets (executions/live.py)
-        from executions import permissions
+        live.install()  # committed events reach websockets (executions/core/live.py)
+        from executions.access import permissions
 
         post_migrate.connect(permissions.sync_groups_after_migrate,
                              dispatch_uid="executions.sync_groups")
         from django.core.signals import setting_changed
 
-        from executions import approvals, commands, conf, runner, store
+        from executions.core import approvals, commands, conf, runner, store
 
         setting_changed.connect(conf.forget, dispatch_uid="executions.conf")
         # The inbox: pauses mirrored inside each append, deadlines and reminders applied
@@ -43,12 +43,12 @@ class ExecutionsConfig(AppConfig):
         runner.add_reaper_pass("reminders", approvals.remind)
         # When runs start (docs/schedules.md): schedules declared in code are written by
         # each sync; runs waiting for a concurrency slot are woken by every reaper.
-        from executions import schedules
+        from executions.core import schedules
 
         if schedules.sync_declared not in registry.sync_hooks:
             registry.sync_hooks.append(schedules.sync_declared)
         runner.add_reaper_pass("concurrency", runner.wake_all_waiters)
         # Composition: children wake parents, events wake waiters, timeouts, kept events.
-        from executions import composition
+        from executions.core import composition
 
         composition.install()

@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from executions import views_tokens
-from executions.views import executions, pages, schedules
+from executions.views import executions, pages, schedules, tokens as views_tokens
 
 urlpatterns = [
     path("", pages.overview, name="overview"),
@@ -19,7 +18,7 @@ urlpatterns = [
     # schedules (executions/views/schedules.py)
     path("schedules/", schedules.schedule_list, name="schedules"),
     path("schedules/<str:name>/", schedules.schedule_detail, name="schedule"),
-    # API tokens (executions/views_tokens.py)
+    # API tokens (executions/views/tokens.py)
     path("tokens/", views_tokens.token_list, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views_tokens.token_revoke, name="token-revoke"),
 ]

@@ -229,7 +229,7 @@ class Graph:
 
         run = current_run.get()
         graph_id = current_task.get()
-        if run is not None and graph_id not in run.index.graphs:
+        if run is not None and graph_id is not None and graph_id not in run.index.graphs:
             run.emit(T.GRAPH_STARTED, self.name, graph_id, {"graph": self.to_dict()},
                        run.index.tasks[graph_id].parent_id if graph_id in run.index.tasks
                        else None)
@@ -263,7 +263,8 @@ class Graph:
                         active = bool(upstream)
                     if not active:
                         state[n] = "skipped"
-                        if run is not None and (graph_id, n) not in run.index.skipped:
+                        if (run is not None and graph_id is not None
+                                and (graph_id, n) not in run.index.skipped):
                             run.emit(T.GRAPH_NODE_SKIPPED, n, graph_id, {"node": n},
                                        None)
                         continue

@@ -13,7 +13,7 @@ seconds), its timezone, what each run gets (``input``, ``priority``), what to do
 the previous run is still going (``overlap``) and how late a missed fire may still
 start (``catchup_seconds``). It computes fire times; it does not run anything. The
 Django runtime records a workflow's schedule as ``<workflow>_auto`` when workflows
-are synced, and its scheduler starts one run per fire time (``executions/schedules.py``).
+are synced, and its scheduler starts one run per fire time (``executions/core/schedules.py``).
 
 Fire times. A cron expression is read by cronsim in the schedule's timezone, the way
 Debian's cron reads it across daylight-saving changes: a fire time the clock skips
@@ -44,6 +44,10 @@ DEFAULT_CATCHUP_SECONDS = 300
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+#: The longest interval and catch-up window, in seconds (about 68 years): what every
+#: database stores in the runtime's columns, and far inside the calendar's end.
+MAX_SECONDS = 2**31 - 1
+
 
 class ScheduleError(ValueError):
     """A schedule that cannot be: a bad expression, an unknown timezone, a bad policy."""
@@ -73,9 +77,11 @@ class Schedule:
         if self.overlap not in OVERLAP_POLICIES:
             raise ScheduleError(f"Unknown overlap policy '{self.overlap}': use one of "
                                 f"{', '.join(OVERLAP_POLICIES)}.")
-        if not isinstance(self.catchup_seconds, int) or self.catchup_seconds < 0:
-            raise ScheduleError(f"The catch-up window must be a whole number of seconds, 0 "
-                                f"or more, not {self.catchup_seconds!r}.")
+        if (not isinstance(self.catchup_seconds, int) or isinstance(self.catchup_seconds, bool)
+                or not 0 <= self.catchup_seconds <= MAX_SECONDS):
+            raise ScheduleError(f"The catch-up window must be a whole number of seconds from "
+                                f"0 to {MAX_SECONDS} (about 68 years), not "
+                                f"{self.catchup_seconds!r}.")
         if not isinstance(self.priority, int) or isinstance(self.priority, bool):
             raise ScheduleError(f"The priority must be an integer, not {self.priority!r}.")
         if self.cron is not None:
@@ -83,9 +89,10 @@ class Schedule:
             _cronsim(self.cron, datetime.now(self._zone))  # raises ScheduleError
         else:
             seconds = self.interval_seconds
-            if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 1:
-                raise ScheduleError(f"An interval must be a whole number of seconds, 1 or "
-                                    f"more, not {seconds!r}.")
+            if (not isinstance(seconds, int) or isinstance(seconds, bool)
+                    or not 1 <= seconds <= MAX_SECONDS):
+                raise ScheduleError(f"An interval must be a whole number of seconds from 1 "
+                                    f"to {MAX_SECONDS} (about 68 years), not {seconds!r}.")
         for name in ("start_time", "end_time"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
@@ -93,19 +100,23 @@ class Schedule:
 
     # fire times --------------------------------------------------------------------
     def fires_after(self, moment: datetime) -> Iterator[datetime]:
-        """The fire times strictly after ``moment``, in order, as UTC datetimes."""
+        """The fire times strictly after ``moment``, in order, as UTC datetimes; they end
+        with the calendar (year 9999)."""
         moment = _aware(moment)
         if self.start_time is not None and moment < self.start_time:
-            moment = self.start_time - timedelta(microseconds=1)
-        if self.cron is not None:
-            times: Iterator[datetime] = (t.astimezone(UTC) for t in
-                                         _cronsim(self.cron, moment.astimezone(self._zone)))
-        else:
-            times = self._intervals_after(moment)
-        for t in times:
-            if self.end_time is not None and t > self.end_time:
-                return
-            yield t
+            moment = _just_before(self.start_time)
+        try:
+            if self.cron is not None:
+                times: Iterator[datetime] = (
+                    t.astimezone(UTC) for t in _cronsim(self.cron, moment.astimezone(self._zone)))
+            else:
+                times = self._intervals_after(moment)
+            for t in times:
+                if self.end_time is not None and t > self.end_time:
+                    return
+                yield t
+        except OverflowError:  # past the last representable moment: no more fires
+            return
 
     def _intervals_after(self, moment: datetime) -> Iterator[datetime]:
         anchor = self.start_time or EPOCH
@@ -132,7 +143,7 @@ class Schedule:
         """The fire times in ``[start, end]``; ScheduleError when there are more than
         ``limit`` of them."""
         out = []
-        for t in self.fires_after(_aware(start) - timedelta(microseconds=1)):
+        for t in self.fires_after(_just_before(_aware(start))):
             if t > _aware(end):
                 break
             out.append(t)
@@ -226,6 +237,14 @@ def span_words(seconds: int) -> str:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _just_before(value: datetime) -> datetime:
+    """A microsecond before ``value`` (``value`` itself at the calendar's first instant)."""
+    try:
+        return value - timedelta(microseconds=1)
+    except OverflowError:
+        return value
 
 
 # how many may run at once ------------------------------------------------------------

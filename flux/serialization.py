@@ -141,7 +141,7 @@ def decode(data: Any) -> Any:
 
 
 def _decode_tagged(tag: str, data: dict[str, Any]) -> Any:
-    v = data.get("v")
+    v: Any = data.get("v")
     match tag:
         case "float":
             return float(v)
@@ -403,7 +403,7 @@ def decode_error(data: dict[str, Any]) -> BaseException:
 
 
 def _init_params(cls: type) -> tuple[str, ...]:
-    code = getattr(cls.__init__, "__code__", None)
+    code = getattr(getattr(cls, "__init__", None), "__code__", None)
     return code.co_varnames[: code.co_argcount] if code else ()
 
 

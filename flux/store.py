@@ -55,7 +55,7 @@ class ExecutionRecord:
     """An execution's projection and bookkeeping. Values are encoded JSON.
 
     The one definition of an execution's fields: the stores' columns, the Django
-    model's mirror (``executions.models.RECORD_FIELDS``), the JSON (:meth:`to_json`,
+    model's mirror (``executions.models.executions.RECORD_FIELDS``), the JSON (:meth:`to_json`,
     DESIGN.md's "An execution as JSON"), and through it the REST API's schema and the
     front-end's types are derived from these fields (:data:`RECORD_FIELDS`,
     :data:`PUBLIC_FIELDS`, :func:`field_kind`)."""

@@ -1,12 +1,12 @@
 """The REST API: one NinjaAPI at /api/, to which each app adds its router.
 
-Apps' routers are mounted at the end of this module (``executions/api.py``,
-``graphs/api.py``...). Every operation needs a caller (``executions/auth.py``: a
+Apps' routers are mounted at the end of this module (``executions/api/routes.py``,
+``graphs/api.py``...). Every operation needs a caller (``executions/access/auth.py``: a
 bearer token, or the session with CSRF) unless it says ``auth=None``; permissions
-are checked in the operations (``executions/permissions.py``).
+are checked in the operations (``executions/access/permissions.py``).
 
 Every error answers `{"detail": "<for a person>", "code": "<stable_code>"}` (422s add
-`"errors"`). Views raise `ApiError(status, detail, code=...)` (``executions/api_errors.py``)
+`"errors"`). Views raise `ApiError(status, detail, code=...)` (``executions/api/errors.py``)
 for their own errors; the commands' and the engine's errors are mapped here (wrong
 state 409, bad input 422, too large 413, unknown 404, not allowed 403).
 `/api/docs`, `/api/openapi.json` and `/api/health` need no login. docs/api.md
@@ -25,16 +25,34 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from executions import commands, outages
-from executions.api_errors import STATUS_CODES, ApiError
-from executions.approvals import ApprovalError
-from executions.auth import BadToken, CsrfFailed, api_auth
-from executions.permissions import NotAuthenticated
-from executions.schedules import ScheduleNotFound
+from executions.access.auth import BadToken, CsrfFailed, api_auth
+from executions.access.permissions import NotAuthenticated
+from executions.api.errors import STATUS_CODES, ApiError
+from executions.core import commands, outages
+from executions.core.approvals import ApprovalError
+from executions.core.schedules import ScheduleNotFound
 
 log = logging.getLogger(__name__)
 
-api = NinjaAPI(
+class FluxwebAPI(NinjaAPI):
+    """The one API object; its operation ids stay what clients generated code from."""
+
+    #: Operation ids are ``<module>_<function>`` with dots as underscores, and clients'
+    #: generated code names them: the modules that moved into ``executions/api/`` keep
+    #: the prefixes of their old names.
+    STABLE_PREFIXES = {
+        "executions.api.routes": "executions_api",
+        "executions.api.events": "executions_events_api",
+        "executions.api.schedules": "executions_schedules_api",
+    }
+
+    def get_openapi_operation_id(self, operation: Any) -> str:
+        module = operation.view_func.__module__
+        prefix = self.STABLE_PREFIXES.get(module, module.replace(".", "_"))
+        return f"{prefix}_{operation.view_func.__name__}"
+
+
+api = FluxwebAPI(
     title="Fluxweb",
     version="1",
     description="Run, watch and approve durable workflows.",
@@ -81,8 +99,7 @@ def on_command_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error(request, status, detail, code, **extra)
 
 
-for _error in (ApprovalError, ScheduleNotFound,
-               *(cls for cls, _, _ in commands.ERROR_ANSWERS)):
+for _error in (ApprovalError, ScheduleNotFound, *commands.ERROR_CLASSES):
     api.add_exception_handler(_error, on_command_error)
 
 
@@ -118,7 +135,7 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def unavailable(request: HttpRequest, part: str, exc: BaseException) -> HttpResponse:
-    """503 ``database_unavailable`` / ``queue_unavailable`` (executions/outages.py), with
+    """503 ``database_unavailable`` / ``queue_unavailable`` (executions/core/outages.py), with
     Retry-After; one line in the log, not a traceback per request of an outage."""
     log.warning("%s %s: the %s is unavailable: %s", request.method, request.path, part,
                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -158,7 +175,7 @@ def check_database() -> tuple[str, int | None]:
     does not. One query does both: counting the workers is the database answering.
     When the count fails for another reason (a bug, a table not migrated yet), the
     database is asked ``SELECT 1`` on its own and the count is None."""
-    from executions import workers
+    from executions.core import workers
 
     try:
         return "ok", workers.count_alive()
@@ -207,10 +224,10 @@ def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
 
 
 # Apps' routers.
-from executions.api import router as executions_router  # noqa: E402
-from executions.events_api import router as events_router  # noqa: E402
+from executions.api.events import router as events_router  # noqa: E402
+from executions.api.routes import router as executions_router  # noqa: E402
+from executions.api.schedules import router as schedules_router  # noqa: E402
 from executions.inbox.api import router as approvals_router  # noqa: E402
-from executions.schedules_api import router as schedules_router  # noqa: E402
 from graphs.api import router as graphs_router, tasks_router  # noqa: E402
 
 api.add_router("/", executions_router)

@@ -7,7 +7,7 @@ error page from any middleware. Answers that are JSON already
 (the API's own) pass unchanged.
 
 :class:`ServiceUnavailable`: when the database or the queue cannot be reached
-(``executions/outages.py``), a request gets 503 with Retry-After: the API's
+(``executions/core/outages.py``), a request gets 503 with Retry-After: the API's
 ``database_unavailable`` / ``queue_unavailable`` under ``/api/``, the short
 ``503.html`` page elsewhere (it needs neither the database nor a session), never a
 500 or a traceback. :func:`server_error` (``handler500``) does the same for an
@@ -18,7 +18,7 @@ text that no store keeps (a NUL; ``flux.text``). Such a request is refused
 at the edge, once for every page and endpoint: 404 when the path holds it (no
 object can have that name), 422 naming the parameter or field otherwise, as
 ``{"detail", "code", "errors"}`` under ``/api/`` and as text on pages. Text in
-JSON bodies is checked by the API's schemas (``executions.schemas.Text``) and
+JSON bodies is checked by the API's schemas (``executions.api.schemas.Text``) and
 by the engine (workflow inputs, pause answers, comments).
 """
 
@@ -30,7 +30,7 @@ from http import HTTPStatus
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, QueryDict
 
-from executions import outages
+from executions.core import outages
 from flux.text import printable, text_problem
 
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")

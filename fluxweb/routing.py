@@ -2,8 +2,8 @@
 
 from django.urls import URLPattern, path, re_path
 
-from executions import consumers
 from executions.inbox.consumers import InboxConsumer
+from executions.views import consumers
 
 websocket_urlpatterns: list[URLPattern] = [
     path("ws/executions/", consumers.ExecutionsConsumer.as_asgi()),

@@ -17,7 +17,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from executions.conf import DEFAULTS as APP_DEFAULTS
+from executions.core.conf import DEFAULTS as APP_DEFAULTS
 from fluxweb.env import (
     database_from_url,
     env_bool,
@@ -60,7 +60,7 @@ if not SECRET_KEY:
         )
     SECRET_KEY = _DEV_SECRET_KEY
 
-# The key that encrypts stored secrets (executions/secrets_store.py); comma-separated
+# The key that encrypts stored secrets (executions/core/secrets_store.py); comma-separated
 # to rotate (the first encrypts, all decrypt). Derived from SECRET_KEY when unset in
 # the embedded shape (or with DEBUG); required in the scaled shape.
 FLUX_SECRETS_KEY = env_str("FLUX_SECRETS_KEY") or ""

@@ -3,6 +3,7 @@
 // server parses cron; nothing is parsed here) and shows the sentence and the next
 // fire times, or what is wrong. Mounted on every [data-schedule-form].
 import { apiRequest } from './lib/api';
+import { timeElement } from './lib/format';
 
 interface Preview {
   valid: boolean;
@@ -48,10 +49,7 @@ export function mount(form: Element): void {
       const list = document.createElement('ol');
       for (const iso of answer.next_fires) {
         const item = document.createElement('li');
-        const time = document.createElement('time');
-        time.dateTime = iso;
-        time.textContent = new Date(iso).toLocaleString();
-        item.append(time);
+        item.append(timeElement(document, iso));
         list.append(item);
       }
       out!.append(sentence, list);

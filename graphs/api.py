@@ -7,7 +7,7 @@ Graph definitions as JSON (DESIGN.md): `{"name", "description", "nodes": [{"id",
 `version` it edited (else 409 `version_conflict`). An invalid definition gets
 422 `invalid_graph` with `errors`, each naming its node or edge.
 
-Permissions (``executions.permissions``): reading needs `graphs.view_graphdefinition`;
+Permissions (``executions.access.permissions``): reading needs `graphs.view_graphdefinition`;
 creating, changing and deleting the graphs' add/change/delete permissions; running
 `executions.run_workflow`. The task catalogue needs the view permission too.
 """
@@ -22,11 +22,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 from ninja.pagination import paginate
 
-from executions import commands
-from executions.api_errors import ApiError
-from executions.commands import Actor
-from executions.pagination import KeysetPagination
-from executions.permissions import (
+from executions.access.permissions import (
     ADD_GRAPHS,
     DELETE_GRAPHS,
     EDIT_GRAPHS,
@@ -34,7 +30,11 @@ from executions.permissions import (
     VIEW_GRAPHS,
     api_requires,
 )
-from executions.schemas import MUTATION_ERRORS, Execution
+from executions.api.errors import ApiError
+from executions.api.pagination import KeysetPagination
+from executions.api.schemas import MUTATION_ERRORS, Execution
+from executions.core import commands
+from executions.core.commands import Actor
 from flux.taskdef import Task, task_registry
 from flux.text import text_problem
 from flux.workflowdef import registry

@@ -8,7 +8,7 @@ class GraphsConfig(AppConfig):
 
     def ready(self) -> None:
         # No queries here: hook saved graphs into the engine and the workflow sync.
-        from executions import registry
+        from executions.core import registry
         from flux.workflowdef import resolvers
         from graphs import resolver
 

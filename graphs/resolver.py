@@ -5,7 +5,7 @@ The engine asks ``flux.workflowdef.resolvers`` for names its registry lacks.
 the version pinned in its ``meta["graph"]`` (``{"id", "version"}``) when it
 started, so every worker runs the same graph even after later edits; for a
 new execution, the newest version, whose Workflow carries ``execution_meta``
-(the pin ``executions.commands.start`` records) and
+(the pin ``executions.core.commands.start`` records) and
 ``execution_version``. Built workflows are cached per (graph, version): a
 version never changes.
 """
@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from executions import dbsync
+from executions.core import dbsync
 from flux.workflowdef import Workflow
 from graphs.compile import GraphDefinitionError, build_workflow
 
@@ -90,8 +90,8 @@ def _version_graph(definition_id: int, version: int) -> dict[str, Any] | None:
 
 def sync_row(definition: Any, graph: dict[str, Any]) -> None:
     """Write the saved graph's row in the Workflow table (listed like any workflow)."""
+    from executions.core.registry import workflow_options
     from executions.models import Workflow as WorkflowRow
-    from executions.registry import workflow_options
     from graphs.compile import python_code
 
     wf = build_workflow(graph, name=definition.name)

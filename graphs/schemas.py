@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from executions.schemas import (
+from executions.api.schemas import (
     Documented,
     Error,
     GraphDefinition,

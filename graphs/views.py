@@ -12,8 +12,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from executions.models import Event, Execution, Workflow as WorkflowRow
-from executions.permissions import (
+from executions.access.permissions import (
     ADD_GRAPHS,
     DELETE_GRAPHS,
     EDIT_GRAPHS,
@@ -22,6 +21,7 @@ from executions.permissions import (
     allowed,
     page_requires,
 )
+from executions.models import Event, Execution, Workflow as WorkflowRow
 from graphs.diff import diff_graphs
 from graphs.models import GraphDefinition, GraphVersion
 
@@ -59,7 +59,7 @@ def graph_new(request: HttpRequest) -> HttpResponse:
     definition = dict(EMPTY_GRAPH)
     source = request.GET.get("from")
     if source:
-        from executions.api_errors import ApiError
+        from executions.api.errors import ApiError
         from graphs.api import code_graph_copy
 
         try:

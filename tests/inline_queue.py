@@ -30,7 +30,7 @@ class Queue:
         return self.sent.pop(best)
 
     def drain(self) -> None:
-        from executions import runner
+        from executions.core import runner
 
         while self.sent:
             runner.run(self.next())
@@ -38,7 +38,7 @@ class Queue:
 
 @pytest.fixture
 def queue(transactional_db, monkeypatch):
-    from executions import runner
+    from executions.core import runner
 
     q = Queue()
     monkeypatch.setattr(runner, "send", q.send)

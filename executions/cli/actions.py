@@ -1,4 +1,4 @@
-"""The CLI's calls into the command layer (``executions.commands``), in one place.
+"""The CLI's calls into the command layer (``executions.core.commands``), in one place.
 
 The command line acts with the machine's authority (it holds the database's
 credentials), as the operating-system user: a trusted actor, so the approval rules'
@@ -12,9 +12,9 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
-from executions import commands, registry
 from executions.cli.common import CliError
-from executions.commands import Actor
+from executions.core import commands, registry
+from executions.core.commands import Actor
 from executions.models import Execution
 from flux import Workflow
 

@@ -1,4 +1,7 @@
-"""What every ``manage.py flux`` verb shares: exit codes, errors, parsing, printing.
+"""What every ``manage.py flux`` verb shares: the parser's common parts, exit codes,
+errors, parsing and printing. A verb module builds its parser with :func:`verb_group`,
+:func:`verb`, :func:`add_json_option` and :func:`add_wait_options`, reads JSON options
+with :func:`json_option`, and prints with :func:`print_json` / :func:`print_list`.
 
 Exit codes are a public contract (DESIGN.md): 0 completed or ok, 1 failed
 (or cancelled), 2 bad input or a request that makes no sense in the
@@ -9,11 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from executions import dates
+from executions.core import commands, dates
+from executions.core.approvals import ApprovalError
 from flux import Status
 
 EXIT_OK = 0
@@ -31,6 +35,25 @@ class CliError(Exception):
         self.code = code
 
 
+#: Errors of the command layer that refuse a request (its one error map,
+#: ``commands.ERROR_ANSWERS``, and the approval errors): exit 2 with their message.
+REFUSALS: tuple[type[BaseException], ...] = (CliError, ApprovalError, *commands.ERROR_CLASSES)
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` refuses the request (exit 2, one line) rather than being a fault:
+    :data:`REFUSALS`, or a feature's own error that answers a 4xx (``http_status``, as
+    ``executions.core.schedules``' errors; ``commands.error_answer`` reads the same)."""
+    status = getattr(exc, "http_status", None)
+    return isinstance(exc, REFUSALS) or (isinstance(status, int) and 400 <= status < 500)
+
+
+def verb_name(options: dict[str, Any]) -> str:
+    """``runs resume``: the verb (and its group's verb) the options were parsed for."""
+    verb = options.get("verb") or ""
+    return " ".join(v for v in (verb, options.get(f"{verb}_verb")) if v)
+
+
 def exit_code_for(status: str) -> int:
     """The exit code that tells a script how an execution stands."""
     if status == Status.COMPLETED:
@@ -42,17 +65,17 @@ def exit_code_for(status: str) -> int:
     return EXIT_PENDING
 
 
-def parse_json(text: str | None, option: str = "--input") -> Any:
-    """The value of a JSON option (None when not given)."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"{option} is not valid JSON ({exc.msg} at line {exc.lineno} "
-                       f"column {exc.colno}): {_clip(text)}") from None
-    except RecursionError:
-        raise CliError(f"{option} is nested too deeply to read as JSON.") from None
+def json_option(options: dict[str, Any], option: str = "--input") -> Any:
+    """The value of a JSON-valued option (:func:`add_json_option`; None when not given),
+    read by the command layer's one parser (InvalidInputError naming the option)."""
+    text = options[option.lstrip("-").replace("-", "_")]
+    return None if text is None else commands.parse_json(text, option)
+
+
+def at_least(value: int, option: str, minimum: int = 1) -> int:
+    if value < minimum:
+        raise CliError(f"{option} must be at least {minimum}, not {value}")
+    return value
 
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -62,6 +85,9 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 def parse_span(text: str, option: str = "--since") -> timedelta:
     """``30s``, ``30m``, ``1h``, ``2d``, ``1w`` as a timedelta."""
     match = _SPAN.match(text or "")
+    if not match and (text or "").strip().startswith("-"):
+        raise CliError(f"{option} cannot be negative: {text!r} (give a span like 30m, 1h, "
+                       "2d or 1w)")
     if not match:
         raise CliError(f"{option} takes a span like 30m, 1h, 2d or 1w, not {text!r}")
     try:
@@ -78,12 +104,8 @@ def when(value: datetime | str | None) -> str:
     """A timestamp for people: ``2025-01-15 10:30:00 UTC``."""
     if value is None:
         return "-"
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    moment = dates.readable(value)
+    return str(value) if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def duration(start: datetime | None, end: datetime | None) -> str:
@@ -123,3 +145,60 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
 
 #: A verb's handler: takes the command (for stdout/stderr) and the options; returns a code.
 Handler = Callable[[Any, dict[str, Any]], int]
+
+
+# building the parser ----------------------------------------------------------------
+
+def verb_group(verbs: Any, name: str, help: str) -> Any:
+    """``flux NAME VERB ...`` (``runs``, ``schedules``...): what :func:`verb` adds the
+    group's verbs to. The verb chosen is ``options["NAME_verb"]``."""
+    group = verbs.add_parser(name, help=help)
+    return group.add_subparsers(dest=f"{name}_verb", metavar="VERB", required=True)
+
+
+def verb(parent: Any, name: str, help: str, handler: Handler, *, target: str | None = None,
+         target_help: str | None = None, json: str | None = None) -> Any:
+    """A verb that calls ``handler``: with ``target``, one positional argument (its
+    metavar, e.g. ``ID``; ``options["id"]``); with ``json``, a ``--json`` flag that
+    prints ``json`` (e.g. "a JSON array"). Returns its parser for further options."""
+    parser = parent.add_parser(name, help=help)
+    if target is not None:
+        parser.add_argument(target.lower(), metavar=target, help=target_help)
+    if json is not None:
+        parser.add_argument("--json", action="store_true", help=f"print {json}")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_json_option(parser: Any, option: str, help: str) -> None:
+    """An option whose value is JSON text (read it with :func:`json_option`)."""
+    parser.add_argument(option, metavar="JSON", help=help)
+
+
+def add_wait_options(parser: Any) -> None:
+    """``--wait``, ``--timeout`` and ``--json`` of the verbs that start or continue a run."""
+    parser.add_argument("--wait", action="store_true",
+                        help="wait until it completes, fails or pauses; exit 0, 1 or 3")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="S",
+                        help="give up waiting after S seconds (exit 4); default 300")
+    parser.add_argument("--json", action="store_true", help="print the execution as JSON")
+
+
+# printing --------------------------------------------------------------------------
+
+def print_json(command: Any, value: Any) -> int:
+    """``--json``: one JSON value on stdout."""
+    command.stdout.write(dumps(value))
+    return EXIT_OK
+
+
+def print_list(command: Any, options: dict[str, Any], items: Iterable[Any], *,
+               headers: list[str], row: Callable[[Any], list[str]], empty: str,
+               as_json: Callable[[Any], Any] | None = None) -> int:
+    """A list verb's output: with ``--json`` a JSON array (``as_json`` of each item, or
+    the items), else ``empty`` or a table of ``row`` of each item under ``headers``."""
+    items = list(items)
+    if options["json"]:
+        return print_json(command, [as_json(i) for i in items] if as_json else items)
+    command.stdout.write(table([row(i) for i in items], headers) if items else empty)
+    return EXIT_OK

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from executions import registry
 from executions.cli import actions
-from executions.cli.common import EXIT_OK
+from executions.cli.common import EXIT_OK, verb
+from executions.core import registry
 from executions.models import Execution
 
 #: (workflow, input) of the runs started on an empty database.
@@ -29,8 +29,7 @@ DEMO_RUNS: tuple[tuple[str, Any], ...] = (
 
 
 def add_parser(verbs: Any) -> None:
-    p = verbs.add_parser("demo", help="sync workflows; start demo runs on an empty database")
-    p.set_defaults(handler=handle)
+    verb(verbs, "demo", "sync workflows; start demo runs on an empty database", handle)
 
 
 def handle(command: Any, options: dict[str, Any]) -> int:
@@ -41,9 +40,9 @@ def handle(command: Any, options: dict[str, Any]) -> int:
         command.stdout.write("Demo workflows are off (FLUX_DEMO=0): no demo runs started.")
         return EXIT_OK
     try:
-        import executions.runner  # noqa: F401
+        import executions.core.runner  # noqa: F401
     except ImportError:
-        command.stdout.write("The runtime (executions.runner) is not here yet: no demo runs.")
+        command.stdout.write("The runtime (executions.core.runner) is not here yet: no demo runs.")
         return EXIT_OK
     if Execution.objects.exists():
         command.stdout.write("Executions exist already: no demo runs started.")

@@ -13,24 +13,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from executions import starting
 from executions.cli import actions
-from executions.cli.common import EXIT_OK, exit_code_for, parse_json
+from executions.cli.common import (
+    EXIT_OK,
+    add_json_option,
+    add_wait_options,
+    exit_code_for,
+    json_option,
+    verb,
+)
 from executions.cli.show import print_execution, wait_for
-
-
-def add_wait_options(parser: Any) -> None:
-    parser.add_argument("--wait", action="store_true",
-                        help="wait until it completes, fails or pauses; exit 0, 1 or 3")
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="S",
-                        help="give up waiting after S seconds (exit 4); default 300")
-    parser.add_argument("--json", action="store_true", help="print the execution as JSON")
+from executions.core import starting
 
 
 def add_parser(verbs: Any) -> None:
-    p = verbs.add_parser("run", help="start an execution of a workflow")
-    p.add_argument("workflow", metavar="WORKFLOW", help="the workflow's name")
-    p.add_argument("--input", metavar="JSON", help="the input, as JSON (default null)")
+    p = verb(verbs, "run", "start an execution of a workflow", handle, target="WORKFLOW",
+             target_help="the workflow's name")
+    add_json_option(p, "--input", "the input, as JSON (default null)")
     p.add_argument("--idempotency-key", metavar="K",
                    help="start nothing if a run of this workflow has this key; print it")
     p.add_argument("--priority", type=int, default=0, metavar="N",
@@ -38,11 +37,10 @@ def add_parser(verbs: Any) -> None:
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
                    help="a tag (repeat for more)")
     add_wait_options(p)
-    p.set_defaults(handler=handle)
 
 
 def handle(command: Any, options: dict[str, Any]) -> int:
-    value = parse_json(options["input"])
+    value = json_option(options)
     tags = dict(starting.parse_tag_filters(options["tag"], "="))
     outcome = actions.start(options["workflow"], value,
                             idempotency_key=options["idempotency_key"],

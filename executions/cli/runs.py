@@ -17,104 +17,84 @@ from typing import Any
 
 from django.utils import timezone
 
-from executions import dates, starting
 from executions.cli import actions
 from executions.cli.common import (
     EXIT_OK,
     CliError,
-    dumps,
+    add_json_option,
+    add_wait_options,
+    at_least,
     duration,
-    parse_json,
+    json_option,
     parse_span,
-    table,
+    print_json,
+    print_list,
+    verb,
+    verb_group,
     when,
 )
-from executions.cli.run import add_wait_options, finish
+from executions.cli.run import finish
 from executions.cli.show import event_line, get_execution, print_execution
-from executions.models import Execution
+from executions.core import dates, queries, starting
 from flux import Status
+
+AS_JSON = "the execution as JSON"
 
 
 def add_parser(verbs: Any) -> None:
-    p = verbs.add_parser("runs", help="list, inspect and act on executions")
-    sub = p.add_subparsers(dest="runs_verb", metavar="VERB", required=True)
+    sub = verb_group(verbs, "runs", "list, inspect and act on executions")
 
-    lst = sub.add_parser("list", help="recent executions, newest first")
+    lst = verb(sub, "list", "recent executions, newest first", handle_list,
+               json="a JSON array")
     lst.add_argument("--status", choices=Status.ALL, help="only this status")
     lst.add_argument("--workflow", metavar="W", help="only this workflow")
     lst.add_argument("--since", metavar="SPAN", help="created in the last 30m, 1h, 2d, 1w...")
     lst.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
                      help="only runs with this tag (repeat: all of them)")
     lst.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (50)")
-    lst.add_argument("--json", action="store_true", help="print a JSON array")
-    lst.set_defaults(handler=handle_list)
 
-    st = sub.add_parser("status", help="one execution's state")
-    st.add_argument("id", metavar="ID")
-    st.add_argument("--json", action="store_true", help="print the execution as JSON")
-    st.set_defaults(handler=handle_status)
-
-    logs = sub.add_parser("logs", help="an execution's event log")
-    logs.add_argument("id", metavar="ID")
-    logs.add_argument("--json", action="store_true",
-                      help="print a JSON array of events (with --follow: one per line)")
+    verb(sub, "status", "one execution's state", handle_status, target="ID", json=AS_JSON)
+    logs = verb(sub, "logs", "an execution's event log", handle_logs, target="ID",
+                json="a JSON array of events (with --follow: one per line)")
     logs.add_argument("--follow", "-f", action="store_true",
                       help="keep printing new events until the execution stops")
-    logs.set_defaults(handler=handle_logs)
 
-    res = sub.add_parser("resume", help="answer a paused execution and continue it")
-    res.add_argument("id", metavar="ID")
-    res.add_argument("--input", metavar="JSON", help="what the pause returns, as JSON")
+    res = verb(sub, "resume", "answer a paused execution and continue it", handle_resume,
+               target="ID")
+    add_json_option(res, "--input", "what the pause returns, as JSON")
     res.add_argument("--pause", metavar="NAME", help="which pause (when several wait)")
     add_wait_options(res)
-    res.set_defaults(handler=handle_resume)
 
-    can = sub.add_parser("cancel", help="cancel an execution that has not finished")
-    can.add_argument("id", metavar="ID")
-    can.add_argument("--json", action="store_true", help="print the execution as JSON")
-    can.set_defaults(handler=handle_cancel)
-
-    ret = sub.add_parser("retry", help="resume a failed execution from its failed task")
-    ret.add_argument("id", metavar="ID")
-    add_wait_options(ret)
-    ret.set_defaults(handler=handle_retry)
-
-    rer = sub.add_parser("rerun", help="start a new execution with the same (or new) input")
-    rer.add_argument("id", metavar="ID")
-    rer.add_argument("--input", metavar="JSON", help="a different input, as JSON")
+    verb(sub, "cancel", "cancel an execution that has not finished", handle_cancel,
+         target="ID", json=AS_JSON)
+    add_wait_options(verb(sub, "retry", "resume a failed execution from its failed task",
+                          handle_retry, target="ID"))
+    rer = verb(sub, "rerun", "start a new execution with the same (or new) input",
+               handle_rerun, target="ID")
+    add_json_option(rer, "--input", "a different input, as JSON")
     add_wait_options(rer)
-    rer.set_defaults(handler=handle_rerun)
 
 
 def handle_list(command: Any, options: dict[str, Any]) -> int:
-    if options["limit"] < 1:
-        raise CliError(f"--limit must be at least 1, not {options['limit']}")
-    runs = Execution.objects.order_by("-created_at", "-id")
-    if options["status"]:
-        runs = runs.filter(status=options["status"])
-    if options["workflow"]:
-        runs = runs.filter(workflow=options["workflow"])
+    at_least(options["limit"], "--limit")
+    start = None
     if options["since"]:
         try:
             start = dates.ago(timezone.now(), parse_span(options["since"]))
         except dates.BadMoment as exc:
             raise CliError(f"--since {options['since']}: {exc}") from None
-        runs = runs.filter(created_at__gte=start)
-    if options["tag"]:
-        runs = starting.filter_tags(runs, starting.parse_tag_filters(options["tag"], "="))
-    runs = list(runs[: options["limit"]])
-    if options["json"]:
-        command.stdout.write(dumps([r.to_dict() for r in runs]))
-        return EXIT_OK
-    if not runs:
-        command.stdout.write("No executions.")
-        return EXIT_OK
-    rows = [[r.id, r.workflow, r.status, when(r.created_at),
-             duration(r.started_at, r.finished_at),
-             f"{r.recovery_attempts}/{r.max_recovery_attempts}"] for r in runs]
-    command.stdout.write(table(rows, ["ID", "WORKFLOW", "STATUS", "CREATED", "TOOK",
-                                      "RECOVERY"]))
-    return EXIT_OK
+    runs = queries.matching(
+        statuses=[options["status"]] if options["status"] else [],
+        workflow=options["workflow"], since=start,
+        tags=starting.parse_tag_filters(options["tag"] or [], "="),
+    ).order_by("-created_at", "-id")
+    return print_list(
+        command, options, runs[: options["limit"]],
+        headers=["ID", "WORKFLOW", "STATUS", "CREATED", "TOOK", "RECOVERY"],
+        row=lambda r: [r.id, r.workflow, r.status, when(r.created_at),
+                       duration(r.started_at, r.finished_at),
+                       f"{r.recovery_attempts}/{r.max_recovery_attempts}"],
+        empty="No executions.", as_json=lambda r: r.to_dict())
 
 
 def handle_status(command: Any, options: dict[str, Any]) -> int:
@@ -126,8 +106,7 @@ def handle_logs(command: Any, options: dict[str, Any]) -> int:
     execution = get_execution(options["id"])
     events = list(execution.events.order_by("seq"))
     if options["json"] and not options["follow"]:
-        command.stdout.write(dumps([e.to_dict() for e in events]))
-        return EXIT_OK
+        return print_json(command, [e.to_dict() for e in events])
     show = _printer(command, options["json"])
     for e in events:
         show(e)
@@ -159,7 +138,7 @@ def _printer(command: Any, as_json: bool) -> Any:
 
 
 def handle_resume(command: Any, options: dict[str, Any]) -> int:
-    value = parse_json(options["input"])
+    value = json_option(options)
     execution = actions.resume(get_execution(options["id"]), value, options["pause"])
     return finish(command, execution, options)
 
@@ -185,6 +164,6 @@ def handle_retry(command: Any, options: dict[str, Any]) -> int:
 def handle_rerun(command: Any, options: dict[str, Any]) -> int:
     original = get_execution(options["id"])
     given = options["input"] is not None
-    value = parse_json(options["input"])
+    value = json_option(options)
     execution = actions.rerun(original, value, use_input=given)
     return finish(command, execution, options, started=True)

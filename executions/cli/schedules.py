@@ -8,7 +8,7 @@
 - ``trigger NAME [--json]`` (a run now)
 - ``backfill NAME --start ISO --end ISO [--json]`` (one run per fire time in the range)
 
-Changes go through ``executions.schedules`` as the operating-system user (a trusted
+Changes go through ``executions.core.schedules`` as the operating-system user (a trusted
 actor, as every verb); a bad expression, timezone or range prints one line on stderr
 and exits 2, having written nothing.
 """
@@ -18,43 +18,42 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from executions import schedules
 from executions.cli.actions import actor
 from executions.cli.common import (
     EXIT_OK,
     CliError,
+    add_json_option,
     dumps,
-    parse_json,
+    json_option,
     parse_span,
+    print_json,
+    print_list,
     table,
+    verb,
+    verb_group,
     when,
 )
-from executions.conf import clock
+from executions.core import schedules
+from executions.core.conf import clock
 from executions.models import Execution, Schedule
 from flux.schedule import OVERLAP_POLICIES
 
+AS_JSON = "the schedule as JSON"
+
 
 def add_parser(verbs: Any) -> None:
-    p = verbs.add_parser("schedules", help="list, make and operate schedules")
-    sub = p.add_subparsers(dest="schedules_verb", metavar="VERB", required=True)
+    sub = verb_group(verbs, "schedules", "list, make and operate schedules")
+    verb(sub, "list", "every schedule, by name", handle_list, json="a JSON array")
+    verb(sub, "show", "one schedule, its next 5 fire times and last runs", handle_show,
+         target="NAME", json=AS_JSON)
 
-    lst = sub.add_parser("list", help="every schedule, by name")
-    lst.add_argument("--json", action="store_true", help="print a JSON array")
-    lst.set_defaults(handler=handle_list)
-
-    show = sub.add_parser("show", help="one schedule, its next 5 fire times and last runs")
-    show.add_argument("name", metavar="NAME")
-    show.add_argument("--json", action="store_true", help="print the schedule as JSON")
-    show.set_defaults(handler=handle_show)
-
-    cr = sub.add_parser("create", help="a new schedule")
-    cr.add_argument("name", metavar="NAME")
+    cr = verb(sub, "create", "a new schedule", handle_create, target="NAME", json=AS_JSON)
     cr.add_argument("--workflow", required=True, metavar="W")
     spec = cr.add_mutually_exclusive_group(required=True)
     spec.add_argument("--cron", metavar="EXPR", help="e.g. '0 9 * * MON-FRI'")
     spec.add_argument("--every", metavar="SPAN", help="an interval: 30s, 15m, 6h, 1d")
     cr.add_argument("--timezone", default="UTC", metavar="TZ", help="IANA name (UTC)")
-    cr.add_argument("--input", metavar="JSON", help="each run's input")
+    add_json_option(cr, "--input", "each run's input")
     cr.add_argument("--overlap", choices=OVERLAP_POLICIES, default="skip",
                     help="when the last run has not finished (skip)")
     cr.add_argument("--catchup", metavar="SPAN",
@@ -62,45 +61,25 @@ def add_parser(verbs: Any) -> None:
     cr.add_argument("--priority", type=int, default=0, metavar="N", help="higher first (0)")
     cr.add_argument("--note", default="", help="a note for people")
     cr.add_argument("--paused", action="store_true", help="create it paused")
-    cr.add_argument("--json", action="store_true", help="print the schedule as JSON")
-    cr.set_defaults(handler=handle_create)
 
-    for verb, helptext in (("pause", "stop firing (until resumed)"),
-                           ("resume", "fire again, from now on")):
-        v = sub.add_parser(verb, help=helptext)
-        v.add_argument("name", metavar="NAME")
-        v.add_argument("--note", help="why (shown with the schedule)")
-        v.add_argument("--json", action="store_true", help="print the schedule as JSON")
-        v.set_defaults(handler=handle_pause if verb == "pause" else handle_resume)
+    for name, helptext, handler in (("pause", "stop firing (until resumed)", handle_pause),
+                                    ("resume", "fire again, from now on", handle_resume)):
+        verb(sub, name, helptext, handler, target="NAME", json=AS_JSON).add_argument(
+            "--note", help="why (shown with the schedule)")
 
-    dl = sub.add_parser("delete", help="delete a schedule (its runs stay)")
-    dl.add_argument("name", metavar="NAME")
-    dl.set_defaults(handler=handle_delete)
-
-    tr = sub.add_parser("trigger", help="start a run now")
-    tr.add_argument("name", metavar="NAME")
-    tr.add_argument("--json", action="store_true", help="print the execution as JSON")
-    tr.set_defaults(handler=handle_trigger)
-
-    bf = sub.add_parser("backfill", help="one run per fire time in a range")
-    bf.add_argument("name", metavar="NAME")
+    verb(sub, "delete", "delete a schedule (its runs stay)", handle_delete, target="NAME")
+    verb(sub, "trigger", "start a run now", handle_trigger, target="NAME",
+         json="the execution as JSON")
+    bf = verb(sub, "backfill", "one run per fire time in a range", handle_backfill,
+              target="NAME", json="the executions as JSON")
     bf.add_argument("--start", required=True, metavar="ISO", help="e.g. 2026-01-01T00:00Z")
     bf.add_argument("--end", required=True, metavar="ISO", help="included")
-    bf.add_argument("--json", action="store_true", help="print the executions as JSON")
-    bf.set_defaults(handler=handle_backfill)
-
-
-def _get(name: str) -> Schedule:
-    try:
-        return schedules.get(name)
-    except schedules.ScheduleNotFound as exc:
-        raise CliError(str(exc)) from None
 
 
 def _print(command: Any, row: Schedule, as_json: bool) -> None:
     now = clock.now()
     if as_json:
-        command.stdout.write(dumps(row.to_dict(now)))
+        print_json(command, row.to_dict(now))
         return
     state = "paused" if row.paused else "active"
     lines = [f"{row.name}  ({state})  workflow {row.workflow}",
@@ -118,25 +97,20 @@ def _print(command: Any, row: Schedule, as_json: bool) -> None:
 
 
 def handle_list(command: Any, options: dict[str, Any]) -> int:
-    rows = list(Schedule.objects.order_by("name"))
     now = clock.now()
-    if options["json"]:
-        command.stdout.write(dumps([r.to_dict(now) for r in rows]))
-        return EXIT_OK
-    if not rows:
-        command.stdout.write("No schedules.")
-        return EXIT_OK
-    out = []
-    for r in rows:
+
+    def row(r: Schedule) -> list[str]:
         fires = r.next_fires(now, 1)
-        out.append([r.name, r.workflow, "paused" if r.paused else "active", r.sentence(),
-                    when(fires[0]) if fires else "-"])
-    command.stdout.write(table(out, ["NAME", "WORKFLOW", "STATE", "WHEN", "NEXT"]))
-    return EXIT_OK
+        return [r.name, r.workflow, "paused" if r.paused else "active", r.sentence(),
+                when(fires[0]) if fires else "-"]
+
+    return print_list(command, options, Schedule.objects.order_by("name"),
+                      headers=["NAME", "WORKFLOW", "STATE", "WHEN", "NEXT"], row=row,
+                      empty="No schedules.", as_json=lambda r: r.to_dict(now))
 
 
 def handle_show(command: Any, options: dict[str, Any]) -> int:
-    row = _get(options["name"])
+    row = schedules.get(options["name"])
     _print(command, row, options["json"])
     if not options["json"]:
         recent = Execution.objects.filter(schedule=row.name).order_by("-created_at")[:10]
@@ -149,7 +123,7 @@ def handle_show(command: Any, options: dict[str, Any]) -> int:
 def handle_create(command: Any, options: dict[str, Any]) -> int:
     fields: dict[str, Any] = {
         "workflow": options["workflow"], "timezone": options["timezone"],
-        "input": parse_json(options["input"]), "overlap": options["overlap"],
+        "input": json_option(options), "overlap": options["overlap"],
         "priority": options["priority"], "note": options["note"],
         "paused": options["paused"]}
     if options["cron"] is not None:
@@ -159,11 +133,9 @@ def handle_create(command: Any, options: dict[str, Any]) -> int:
     if options["catchup"] is not None:
         fields["catchup_seconds"] = _seconds(options["catchup"], "--catchup")
     row = schedules.create(options["name"], actor=actor(), **fields)
-    if options["json"]:
-        _print(command, row, True)
-    else:
+    if not options["json"]:
         command.stdout.write(f"Created schedule {row.name}.")
-        _print(command, row, False)
+    _print(command, row, options["json"])
     return EXIT_OK
 
 
@@ -175,51 +147,43 @@ def _seconds(text: str, option: str) -> int:
 
 
 def handle_pause(command: Any, options: dict[str, Any]) -> int:
-    _get(options["name"])
     row = schedules.pause(options["name"], actor=actor(), note=options["note"])
     return _done(command, row, "Paused", options)
 
 
 def handle_resume(command: Any, options: dict[str, Any]) -> int:
-    _get(options["name"])
     row = schedules.resume(options["name"], actor=actor(), note=options["note"])
     return _done(command, row, "Resumed", options)
 
 
 def _done(command: Any, row: Schedule, what: str, options: dict[str, Any]) -> int:
     if options["json"]:
-        _print(command, row, True)
-    else:
-        command.stdout.write(f"{what} schedule {row.name}.")
+        return print_json(command, row.to_dict(clock.now()))
+    command.stdout.write(f"{what} schedule {row.name}.")
     return EXIT_OK
 
 
 def handle_delete(command: Any, options: dict[str, Any]) -> int:
-    _get(options["name"])
     schedules.delete(options["name"], actor=actor())
     command.stdout.write(f"Deleted schedule {options['name']}.")
     return EXIT_OK
 
 
 def handle_trigger(command: Any, options: dict[str, Any]) -> int:
-    _get(options["name"])
     execution = schedules.trigger(options["name"], actor=actor())
     if options["json"]:
-        command.stdout.write(dumps(execution.to_dict()))
-    else:
-        command.stdout.write(f"Started {execution.workflow} {execution.id} ({execution.status})")
+        return print_json(command, execution.to_dict())
+    command.stdout.write(f"Started {execution.workflow} {execution.id} ({execution.status})")
     return EXIT_OK
 
 
 def handle_backfill(command: Any, options: dict[str, Any]) -> int:
-    _get(options["name"])
     start, end = _moment(options["start"], "--start"), _moment(options["end"], "--end")
     done = schedules.backfill(options["name"], start, end, actor=actor())
     if options["json"]:
-        command.stdout.write(dumps([e.to_dict() for e in done.started + done.existing]))
-    else:
-        command.stdout.write(f"Started {len(done.started)} run(s); {len(done.existing)} "
-                             "fire time(s) had one already.")
+        return print_json(command, [e.to_dict() for e in done.started + done.existing])
+    command.stdout.write(f"Started {len(done.started)} run(s); {len(done.existing)} "
+                         "fire time(s) had one already.")
     return EXIT_OK
 
 

@@ -15,28 +15,19 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from executions.cli.actions import actor
-from executions.cli.common import EXIT_OK, CliError, dumps, table, when
+from executions.cli.common import EXIT_OK, CliError, print_list, verb, verb_group, when
+from executions.core.secrets_store import delete_secret, set_secret
 from executions.models import Secret
-from executions.secrets_store import delete_secret, set_secret
 
 
 def add_parser(verbs: Any) -> None:
-    p = verbs.add_parser("secret", help="set, list and delete secrets for tasks")
-    sub = p.add_subparsers(dest="secret_verb", metavar="VERB", required=True)
-
-    st = sub.add_parser("set", help="store a secret (value from stdin or --value)")
-    st.add_argument("name", metavar="NAME", help="e.g. STRIPE_API_KEY")
+    sub = verb_group(verbs, "secret", "set, list and delete secrets for tasks")
+    st = verb(sub, "set", "store a secret (value from stdin or --value)", handle_set,
+              target="NAME", target_help="e.g. STRIPE_API_KEY")
     st.add_argument("--value", help="the value (default: read standard input)")
     st.add_argument("--description", help="what it is for")
-    st.set_defaults(handler=handle_set)
-
-    lst = sub.add_parser("list", help="secret names (never values)")
-    lst.add_argument("--json", action="store_true", help="print a JSON array")
-    lst.set_defaults(handler=handle_list)
-
-    dl = sub.add_parser("delete", help="delete a secret")
-    dl.add_argument("name", metavar="NAME")
-    dl.set_defaults(handler=handle_delete)
+    verb(sub, "list", "secret names (never values)", handle_list, json="a JSON array")
+    verb(sub, "delete", "delete a secret", handle_delete, target="NAME")
 
 
 def handle_set(command: Any, options: dict[str, Any]) -> int:
@@ -57,17 +48,11 @@ def handle_set(command: Any, options: dict[str, Any]) -> int:
 
 
 def handle_list(command: Any, options: dict[str, Any]) -> int:
-    secrets = list(Secret.objects.order_by("name"))
-    if options["json"]:
-        command.stdout.write(dumps([s.to_dict() for s in secrets]))
-        return EXIT_OK
-    if not secrets:
-        command.stdout.write("No secrets.")
-        return EXIT_OK
-    command.stdout.write(table([[s.name, when(s.updated_at), s.updated_by or "-",
-                                 s.description] for s in secrets],
-                               ["NAME", "UPDATED", "BY", "DESCRIPTION"]))
-    return EXIT_OK
+    return print_list(command, options, Secret.objects.order_by("name"),
+                      headers=["NAME", "UPDATED", "BY", "DESCRIPTION"],
+                      row=lambda s: [s.name, when(s.updated_at), s.updated_by or "-",
+                                     s.description],
+                      empty="No secrets.", as_json=lambda s: s.to_dict())
 
 
 def handle_delete(command: Any, options: dict[str, Any]) -> int:

@@ -13,30 +13,30 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from executions.cli.common import EXIT_OK, CliError, dumps, parse_span, table, when
+from executions.cli.common import (
+    EXIT_OK,
+    CliError,
+    parse_span,
+    print_json,
+    print_list,
+    verb,
+    verb_group,
+    when,
+)
 from executions.models import Token
 
 
 def add_parser(verbs: Any) -> None:
-    p = verbs.add_parser("token", help="create, revoke and list API tokens")
-    sub = p.add_subparsers(dest="token_verb", metavar="VERB", required=True)
-
-    create = sub.add_parser("create", help="make a token for USER (printed once)")
-    create.add_argument("user", metavar="USER", help="the username the token acts as")
+    sub = verb_group(verbs, "token", "create, revoke and list API tokens")
+    create = verb(sub, "create", "make a token for USER (printed once)", handle_create,
+                  target="USER", target_help="the username the token acts as",
+                  json='{"id", "token"}')
     create.add_argument("--name", default="", help="what it is for, e.g. ci")
     create.add_argument("--expires", metavar="SPAN",
                         help="expire after 30m, 12h, 30d, 1w... (default: never)")
-    create.add_argument("--json", action="store_true", help='print {"id", "token"}')
-    create.set_defaults(handler=handle_create)
-
-    revoke = sub.add_parser("revoke", help="refuse a token from now on")
-    revoke.add_argument("id", metavar="ID", type=int)
-    revoke.set_defaults(handler=handle_revoke)
-
-    lst = sub.add_parser("list", help="tokens (never their values)")
+    verb(sub, "revoke", "refuse a token from now on", handle_revoke, target="ID")
+    lst = verb(sub, "list", "tokens (never their values)", handle_list, json="a JSON array")
     lst.add_argument("--user", metavar="USER", help="only this user's")
-    lst.add_argument("--json", action="store_true", help="print a JSON array")
-    lst.set_defaults(handler=handle_list)
 
 
 def find_user(username: str) -> Any:
@@ -57,8 +57,7 @@ def handle_create(command: Any, options: dict[str, Any]) -> int:
         raise CliError("--name is at most 100 characters.")
     token, raw = Token.issue(user, name=options["name"], expires_in=expires)
     if options["json"]:
-        command.stdout.write(dumps({"id": token.pk, "token": raw}))
-        return EXIT_OK
+        return print_json(command, {"id": token.pk, "token": raw})
     until = f", expires {when(token.expires_at)}" if token.expires_at else ""
     command.stdout.write(f"Token {token.pk} for {user.get_username()}{until}. "
                          "Store it now; it is not shown again:")
@@ -67,7 +66,9 @@ def handle_create(command: Any, options: dict[str, Any]) -> int:
 
 
 def handle_revoke(command: Any, options: dict[str, Any]) -> int:
-    token = Token.objects.filter(pk=options["id"]).first()
+    given = options["id"]
+    number = given.isascii() and given.isdigit() and len(given) <= 18
+    token = Token.objects.filter(pk=int(given)).first() if number else None
     if token is None:
         raise CliError(f"No token with id {options['id']}.")
     token.revoke()
@@ -79,15 +80,9 @@ def handle_list(command: Any, options: dict[str, Any]) -> int:
     rows = Token.objects.select_related("user").order_by("-id")
     if options["user"]:
         rows = rows.filter(user=find_user(options["user"]))
-    tokens = list(rows)
-    if options["json"]:
-        command.stdout.write(dumps([t.to_dict() for t in tokens]))
-        return EXIT_OK
-    if not tokens:
-        command.stdout.write("No tokens.")
-        return EXIT_OK
-    command.stdout.write(table(
-        [[str(t.pk), t.user.get_username(), t.name or "-", t.prefix + "…", t.status,
-          when(t.expires_at), when(t.last_used_at)] for t in tokens],
-        ["ID", "USER", "NAME", "TOKEN", "STATUS", "EXPIRES", "LAST USED"]))
-    return EXIT_OK
+    return print_list(
+        command, options, rows,
+        headers=["ID", "USER", "NAME", "TOKEN", "STATUS", "EXPIRES", "LAST USED"],
+        row=lambda t: [str(t.pk), t.user.get_username(), t.name or "-", t.prefix + "…",
+                       t.status, when(t.expires_at), when(t.last_used_at)],
+        empty="No tokens.", as_json=lambda t: t.to_dict())

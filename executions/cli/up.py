@@ -21,21 +21,20 @@ from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from executions.cli.common import EXIT_FAILED, EXIT_OK, CliError
+from executions.cli.common import EXIT_FAILED, EXIT_OK, CliError, at_least, verb
 from executions.cli.worker import check_ready
 
 STOP_GRACE = 15.0
 
 
 def add_parser(verbs: Any) -> None:
-    p = verbs.add_parser("up", help="run the web server and workers together")
+    p = verb(verbs, "up", "run the web server and workers together", handle)
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"),
                    help="address to serve on (default 127.0.0.1, or $HOST)")
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")),
                    help="port (default 8000, or $PORT)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="worker processes (default 1)")
-    p.set_defaults(handler=handle)
 
 
 def unapplied_migrations() -> list[str]:
@@ -45,8 +44,7 @@ def unapplied_migrations() -> list[str]:
 
 
 def handle(command: Any, options: dict[str, Any]) -> int:
-    if options["workers"] < 1:
-        raise CliError(f"--workers must be at least 1, not {options['workers']}")
+    at_least(options["workers"], "--workers")
     pending = unapplied_migrations()
     if pending:
         raise CliError(f"{len(pending)} migration(s) not applied ({', '.join(pending[:3])}"

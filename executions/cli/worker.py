@@ -2,10 +2,10 @@
 
 The consumer is started the way Huey's own ``run_huey`` starts it (options
 from ``settings.HUEY["consumer"]``, ``--workers`` overriding the thread
-count). A thread runs ``executions.schedules.scheduler_loop`` (schedules' fires), and
-one ``executions.runner.reaper_loop``, which recovers
+count). A thread runs ``executions.core.schedules.scheduler_loop`` (schedules' fires), and
+one ``executions.core.runner.reaper_loop``, which recovers
 executions whose worker died and re-sends lost queue messages, and writes this
-worker's heartbeat row (``executions/workers.py``) on each pass. SIGINT stops
+worker's heartbeat row (``executions/core/workers.py``) on each pass. SIGINT stops
 gracefully (running tasks finish), SIGTERM at once (the reaper of another
 worker recovers what was running); the reaper stops with the consumer. Huey's
 per-task INFO lines are shown with ``-v 2`` only.
@@ -20,26 +20,23 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import autodiscover_modules
 
-from executions import registry
-from executions.cli.common import EXIT_OK, CliError
+from executions.cli.common import EXIT_OK, at_least, verb
+from executions.core import registry
 
 log = logging.getLogger(__name__)
 
 
 def add_parser(verbs: Any) -> None:
-    p = verbs.add_parser("worker", help="run a worker (Huey consumer and reaper)")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="worker threads (default: settings.HUEY['consumer']['workers'])")
-    p.set_defaults(handler=handle)
+    verb(verbs, "worker", "run a worker (Huey consumer and reaper)", handle).add_argument(
+        "--workers", type=int, metavar="N",
+        help="worker threads (default: settings.HUEY['consumer']['workers'])")
 
 
 def consumer_options(workers: int | None) -> dict[str, Any]:
     options = dict((settings.HUEY or {}).get("consumer", {}) if isinstance(settings.HUEY, dict)
                    else {})
     if workers is not None:
-        if workers < 1:
-            raise CliError(f"--workers must be at least 1, not {workers}")
-        options["workers"] = workers
+        options["workers"] = at_least(workers, "--workers")
     return options
 
 
@@ -72,7 +69,7 @@ def handle(command: Any, options: dict[str, Any]) -> int:
     reaper = threading.Thread(target=_reap, args=(stop, config.workers), name="flux-reaper",
                               daemon=True)
     reaper.start()
-    from executions import schedules
+    from executions.core import schedules
 
     scheduler = threading.Thread(target=schedules.scheduler_loop, args=(stop,),
                                  name="flux-scheduler", daemon=True)
@@ -109,13 +106,13 @@ def _no_per_task_info(record: logging.LogRecord) -> bool:
 
 
 def _reap(stop: threading.Event, threads: int) -> None:
-    """The reaper's thread: this worker's heartbeat (executions/workers.py), then a
+    """The reaper's thread: this worker's heartbeat (executions/core/workers.py), then a
     pass of the reaper, every 2 s; the heartbeat row is removed on the way out."""
     from datetime import UTC, datetime
 
     from django.db import connections
 
-    from executions import runner, workers
+    from executions.core import runner, workers
     from flux.engine import worker_name
 
     name, started = worker_name(), datetime.now(UTC)

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from executions import registry
-from executions.cli.common import EXIT_OK, dumps, summary, table
+from executions.cli.common import print_list, summary, verb, verb_group
+from executions.core import registry
 from executions.models import Workflow as WorkflowRow
 
 
 def add_parser(verbs: Any) -> None:
-    p = verbs.add_parser("workflows", help="list workflows")
-    sub = p.add_subparsers(dest="workflows_verb", metavar="VERB", required=True)
-    lst = sub.add_parser("list", help="list the registered workflows")
-    lst.add_argument("--json", action="store_true", help="print a JSON array")
-    lst.set_defaults(handler=handle_list)
+    sub = verb_group(verbs, "workflows", "list workflows")
+    verb(sub, "list", "list the registered workflows", handle_list, json="a JSON array")
 
 
 def workflow_list() -> list[dict[str, Any]]:
@@ -42,16 +39,10 @@ def workflow_list() -> list[dict[str, Any]]:
 def handle_list(command: Any, options: dict[str, Any]) -> int:
     for failure in registry.import_failures:
         command.stderr.write(f"warning: {failure}")
-    items = workflow_list()
-    if options["json"]:
-        command.stdout.write(dumps(items))
-        return EXIT_OK
-    if not items:
-        command.stdout.write("No workflows registered (see FLUX_WORKFLOW_MODULES).")
-        return EXIT_OK
-    rows = [[i["name"] + ("" if i["is_active"] else " (inactive)")
-             + (" (saved graph)" if i.get("module") == "graphs" and i["is_active"] else ""),
-             i["version"],
-             summary((i["description"] or "").split("\n")[0], 70)] for i in items]
-    command.stdout.write(table(rows, ["NAME", "VERSION", "DESCRIPTION"]))
-    return EXIT_OK
+    return print_list(
+        command, options, workflow_list(), headers=["NAME", "VERSION", "DESCRIPTION"],
+        row=lambda i: [i["name"] + ("" if i["is_active"] else " (inactive)")
+                       + (" (saved graph)" if i.get("module") == "graphs" and i["is_active"]
+                          else ""),
+                       i["version"], summary((i["description"] or "").split("\n")[0], 70)],
+        empty="No workflows registered (see FLUX_WORKFLOW_MODULES).")

@@ -1,8 +1,8 @@
 """``/api/approvals/``: list, read, approve and reject approvals (docs/inbox.md).
 
 Mounted by ``fluxweb/api.py``. Every operation needs the ``decide_approval``
-permission (``executions/permissions.py``: 403 without it); deciding goes
-through :func:`executions.commands.decide`, so the rules are the page's:
+permission (``executions/access/permissions.py``: 403 without it); deciding goes
+through :func:`executions.core.commands.decide`, so the rules are the page's:
 409 ``already_decided`` for the loser of a race or an item decided before,
 409 ``execution_not_paused``, 422 ``invalid_input`` with ``errors`` for input
 failing the pause's schema, 403 for who may not decide this item.
@@ -15,14 +15,10 @@ from django.http import HttpRequest
 from ninja import Body, Field, Query, Router, Schema
 from ninja.pagination import paginate
 
-from executions import approvals, commands
-from executions.api_errors import ApiError
-from executions.commands import Actor
-from executions.conf import clock
-from executions.models import Approval
-from executions.pagination import KeysetPagination
-from executions.permissions import APPROVE, api_requires
-from executions.schemas import (
+from executions.access.permissions import APPROVE, api_requires
+from executions.api.errors import ApiError
+from executions.api.pagination import KeysetPagination
+from executions.api.schemas import (
     ERRORS,
     MUTATION_ERRORS,
     ApprovalDetail,
@@ -30,6 +26,10 @@ from executions.schemas import (
     BulkOut,
     Text,
 )
+from executions.core import approvals, commands
+from executions.core.commands import Actor
+from executions.core.conf import clock
+from executions.models import Approval
 
 router = Router(tags=["approvals"])
 

@@ -6,8 +6,8 @@ Permission is checked in ``connect()``: a logged-in user holding
 may see (``{"type": "approval", "approval": APPROVAL}``), then follows changes.
 
 Approvals change only in the transactions that append a pause's events
-(``executions.approvals.record_events``), so the consumer needs no publisher
-of its own: it listens to ``executions.live``'s list group, whose
+(``executions.core.approvals.record_events``), so the consumer needs no publisher
+of its own: it listens to ``executions.core.live``'s list group, whose
 ``flux.executions`` messages follow committed batches of events (pushed
 through Redis in the scaled shape, a few times a second; polled from the
 database in the embedded one). When executions' statuses change, the consumer
@@ -22,9 +22,9 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from executions import approvals
-from executions.consumers import ListGroupConsumer
-from executions.permissions import APPROVE
+from executions.access.permissions import APPROVE
+from executions.core import approvals
+from executions.views.consumers import ListGroupConsumer
 
 #: Pending approvals sent on subscribe, at most.
 SNAPSHOT = 200

@@ -18,8 +18,8 @@ def inbox(request: HttpRequest) -> dict[str, Any]:
         return {}
 
     def count() -> int:
-        from executions import approvals
-        from executions.permissions import APPROVE, allowed
+        from executions.access.permissions import APPROVE, allowed
+        from executions.core import approvals
 
         if not allowed(user, APPROVE):  # nothing to decide: no query to build
             return 0

@@ -22,11 +22,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from executions import approvals, commands
-from executions.commands import Actor
-from executions.conf import clock
+from executions.access.permissions import APPROVE, allowed
+from executions.core import approvals, commands
+from executions.core.commands import Actor
+from executions.core.conf import clock
 from executions.models import Approval, Event
-from executions.permissions import APPROVE, allowed
 from executions.views.common import back_to
 from flux.errors import InvalidInputError
 

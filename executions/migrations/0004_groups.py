@@ -3,7 +3,7 @@
 Permissions are normally created after ``migrate`` (post_migrate); they are
 created here first so that the groups get them on a fresh database. Graph
 permissions join later, when the graphs app's model exists
-(``executions.permissions.sync_groups`` runs after every migrate).
+(``executions.access.permissions.sync_groups`` runs after every migrate).
 """
 
 from django.contrib.auth.management import create_permissions
@@ -11,7 +11,7 @@ from django.db import migrations
 
 
 def make_groups(apps, schema_editor):
-    from executions.permissions import sync_groups
+    from executions.access.permissions import sync_groups
 
     for app_config in apps.get_app_configs():
         app_config.models_module = True

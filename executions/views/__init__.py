@@ -6,6 +6,6 @@
   ``/executions/<id>/`` (detail, timeline, live log) and its actions
 
 Every page needs a logged-in user with the view permission
-(``executions/permissions.py``); actions check theirs and go through
-``executions.runner`` with ``actor`` set to the username.
+(``executions/access/permissions.py``); actions check theirs and go through
+``executions.core.runner`` with ``actor`` set to the username.
 """

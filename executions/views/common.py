@@ -9,8 +9,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from executions import permissions
-from executions.conf import clock
+from executions.access import permissions
+from executions.core.conf import clock
 from executions.models import Execution
 from flux.projection import Status
 from flux.text import printable

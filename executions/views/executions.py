@@ -1,6 +1,6 @@
 """The executions list (``/executions/``), an execution's page and their actions.
 
-Actions are POSTs that go through ``executions.commands`` with the user as actor; a
+Actions are POSTs that go through ``executions.core.commands`` with the user as actor; a
 request that makes no sense in the execution's state (cancelling a finished run...)
 comes back as a message on the page, never an error page.
 """
@@ -25,8 +25,9 @@ from django.template.loader import select_template
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from executions import commands, permissions
-from executions.commands import Actor
+from executions.access import permissions
+from executions.core import commands
+from executions.core.commands import Actor
 from executions.models import Event, Execution, Workflow
 from executions.views import composition, filters, render as fast, timeline
 from executions.views.common import (

@@ -4,7 +4,7 @@
 &cursor=...&limit=50``. A bad value never raises: :func:`parse` collects a message
 per bad parameter and ignores that parameter. Pages are keyset pages (``WHERE
 (key, id) < (last key, last id)``), so page 1,000 of a million rows costs what page
-1 costs (``executions/pagination.py``, as for the REST lists).
+1 costs (``executions/api/pagination.py``, as for the REST lists).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from executions import dates, pagination
+from executions.api import pagination
+from executions.core import dates, queries
 from executions.models import Execution
 from executions.views.common import STATUSES
 
@@ -70,7 +71,7 @@ class Filters:
 
 def parse_time(value: str, now: datetime, *, end: bool = False) -> datetime:
     """``30m``/``24h``/``7d``/``2w`` ago, an ISO date (its start, or its end) or datetime,
-    in UTC (``executions.dates``); BadMoment when it is none of these or out of range."""
+    in UTC (``executions.core.dates``); BadMoment when it is none of these or out of range."""
     value = value.strip()
     match = _RELATIVE.match(value)
     if match:
@@ -126,20 +127,8 @@ def parse(params: QueryDict, now: datetime | None = None) -> Filters:
 
 def matching(f: Filters) -> QuerySet[Execution]:
     """Every execution the filters match (no order, no cursor)."""
-    rows = Execution.objects.all()
-    if f.statuses:
-        rows = rows.filter(status__in=f.statuses)
-    if f.workflow:
-        rows = rows.filter(workflow=f.workflow)
-    if f.parent:
-        rows = rows.filter(parent_execution_id=f.parent)
-    if f.since:
-        rows = rows.filter(created_at__gte=f.since)
-    if f.until:
-        rows = rows.filter(created_at__lt=f.until)
-    if f.id:
-        rows = rows.filter(pk=f.id) if len(f.id) == 32 else rows.filter(pk__startswith=f.id)
-    return rows
+    return queries.matching(statuses=f.statuses, workflow=f.workflow, parent=f.parent,
+                            since=f.since, until=f.until, id_prefix=f.id)
 
 
 def page(f: Filters) -> tuple[list[Execution], str | None]:

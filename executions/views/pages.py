@@ -13,9 +13,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from executions import commands, permissions, workers
-from executions.commands import Actor
-from executions.conf import clock
+from executions.access import permissions
+from executions.core import commands, workers
+from executions.core.commands import Actor
+from executions.core.conf import clock
 from executions.models import EventWait, Execution, Workflow
 from executions.views.common import (
     STATUSES,

@@ -1,6 +1,6 @@
 """The schedule pages: ``/schedules/`` (every schedule, and a form making one) and
 ``/schedules/<name>/`` (its sentence, next fire times, recent runs, and pause, resume,
-trigger, backfill, change and delete). Plain forms over ``executions.schedules``; the
+trigger, backfill, change and delete). Plain forms over ``executions.core.schedules``; the
 form's "check as you type" asks ``POST /api/schedules/preview`` (frontend/schedules.ts).
 """
 
@@ -14,11 +14,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from executions import commands, schedules
-from executions.commands import Actor
-from executions.conf import clock
+from executions.access.permissions import MANAGE_SCHEDULES, VIEW, allowed, page_requires
+from executions.core import commands, schedules
+from executions.core.commands import Actor
+from executions.core.conf import clock
 from executions.models import Execution, Schedule
-from executions.permissions import MANAGE_SCHEDULES, VIEW, allowed, page_requires
 from executions.views.common import pretty
 from flux.errors import ExecutionError
 from flux.schedule import OVERLAP_POLICIES

@@ -70,6 +70,20 @@ describe("the server's errors", () => {
   });
 });
 
+describe('an inbox card', () => {
+  it('shows its times as every page does: <time datetime=ISO> in the clock format', () => {
+    const card = renderItem(document, {
+      id: 9, status: 'pending', title: 'Pay?', workflow: 'orders', execution_id: 'e'.repeat(32), pause_name: 'pay',
+      requested_at: '2026-03-27T08:00:00.250000+00:00', deadline: '2026-03-28T08:30:00+00:00', on_deadline: 'reject',
+    }, Date.parse('2026-03-27T09:00:00Z'));
+    const times = [...card.querySelectorAll('time')].map((t) => [t.getAttribute('datetime'), t.textContent]);
+    expect(times).toEqual([
+      ['2026-03-27T08:00:00.250000+00:00', '2026-03-27 08:00:00'],
+      ['2026-03-28T08:30:00+00:00', '2026-03-28 08:30:00'],
+    ]);
+  });
+});
+
 describe('a decide form', () => {
   afterEach(() => vi.unstubAllGlobals());
 

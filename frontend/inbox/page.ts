@@ -7,6 +7,7 @@
 // "inbox-count", "inbox-pending-count", "inbox-empty".
 
 import { apiRequest, readCookie } from '../lib/api';
+import { timeElement } from '../lib/format';
 import { wireDecideForm } from './decide';
 
 /** `props` of executions/inbox/views.py. */
@@ -74,10 +75,10 @@ export function renderItem(doc: Document, a: InboxApproval, now: number = Date.n
         text: `execution ${String(a.execution_id).slice(0, 12)}…` }),
       ' · paused at ', el(doc, 'code', { text: a.pause_name }))));
   const meta = el(doc, 'p', { class: 'muted small' }, 'Requested ',
-    el(doc, 'time', { datetime: a.requested_at, text: String(a.requested_at).slice(0, 19) }));
+    timeElement(doc, a.requested_at));
   if (a.deadline) {
     meta.append(' · ', el(doc, 'span', { class: overdue ? 'error' : null, 'data-testid': `deadline-${a.id}` }, 'deadline ',
-      el(doc, 'time', { datetime: a.deadline, text: String(a.deadline).slice(0, 19) }),
+      timeElement(doc, a.deadline),
       `, then ${a.on_deadline === 'approve' ? 'approved with the default' : 'rejected'}`));
   }
   const people = [...(a.approvers ?? []), ...(a.groups ?? []).map((g) => `group ${g}`)];

@@ -48,3 +48,21 @@ export function clockTime(iso: string): string {
   const ms = Date.parse(iso);
   return Number.isFinite(ms) ? new Date(ms).toISOString().slice(11, 23) : iso;
 }
+
+/**
+ * A moment as every page shows it: "2026-03-27 08:00:00", in the site's timezone (UTC:
+ * fluxweb/settings.py TIME_ZONE), as the server's `time_tag` filter renders it
+ * (executions/templatetags/times.py); the text itself when it is not ISO 8601.
+ */
+export function formatMoment(iso: string): string {
+  const ms = parseTime(iso);
+  return Number.isFinite(ms) ? new Date(Math.floor(ms)).toISOString().slice(0, 19).replace('T', ' ') : iso;
+}
+
+/** `<time datetime="ISO">2026-03-27 08:00:00</time>`: a moment on a page, as `time_tag` renders it. */
+export function timeElement(doc: Document, iso: string): HTMLTimeElement {
+  const node = doc.createElement('time');
+  node.dateTime = iso;
+  node.textContent = formatMoment(iso);
+  return node;
+}

@@ -4,7 +4,7 @@
 // renders a fresh load.
 import { describe, expect, it } from 'vitest';
 import { insertBySeq, renderEventRow } from './events';
-import { clockTime, formatDuration, parseTime, summarize } from './format';
+import { clockTime, formatDuration, formatMoment, parseTime, summarize, timeElement } from './format';
 import { TaskTimeline, foldTaskEvent, type TaskProgress } from './tasks';
 import type { FluxEvent } from './types';
 
@@ -47,6 +47,16 @@ describe('summarize (as executions/views/executions.py _summary)', () => {
   it('reads the UTC clock time of an ISO moment to the millisecond', () => {
     expect(clockTime('2026-03-01T10:04:05.123456+00:00')).toBe('10:04:05.123');
     expect(clockTime('2026-03-01T12:04:05.5+02:00')).toBe('10:04:05.500');
+  });
+
+  it('shows a moment as the time_tag filter does (executions/templatetags/times.py)', () => {
+    // The same cases as tests/web/test_times.py renders on the server.
+    expect(formatMoment('2026-03-27T08:00:00.999999+00:00')).toBe('2026-03-27 08:00:00');
+    expect(formatMoment('2026-03-27T10:00:00+02:00')).toBe('2026-03-27 08:00:00');
+    expect(formatMoment('2026-12-31T23:59:59Z')).toBe('2026-12-31 23:59:59');
+    expect(formatMoment('soon')).toBe('soon');
+    const node = timeElement(document, '2026-03-27T08:00:00.999999+00:00');
+    expect(node.outerHTML).toBe('<time datetime="2026-03-27T08:00:00.999999+00:00">2026-03-27 08:00:00</time>');
   });
 });
 

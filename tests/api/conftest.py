@@ -14,8 +14,8 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 
 import tests.api.workflows  # noqa: F401 - registers the test workflows
-from executions import commands
-from executions.commands import Actor
+from executions.core import commands
+from executions.core.commands import Actor
 from executions.models import Execution, Token
 from tests.inline_queue import Queue
 

@@ -8,8 +8,8 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.test import Client
 
+from executions.core.secrets_store import read_secrets
 from executions.models import Event, Execution, Secret
-from executions.secrets_store import read_secrets
 
 PLANTED = "admin-planted-secret-value-123"
 

@@ -8,8 +8,8 @@ import json
 import pytest
 from django.core.management import call_command
 
-from executions import commands, runner
-from executions.commands import SYSTEM
+from executions.core import commands, runner
+from executions.core.commands import SYSTEM
 from executions.models import Execution, KeptEvent
 from flux import Status
 from tests.runtime import workflows  # noqa: F401 - registers the rt_* workflows

@@ -37,7 +37,7 @@ def admin_token(db) -> str:
     request_started.connect(close_old_connections)
 
 
-#: Tags of this app's operations (executions/api.py, fluxweb/api.py): every check.
+#: Tags of this app's operations (executions/api/routes.py, fluxweb/api.py): every check.
 OURS = ["executions", "tokens", "secrets", "health"]
 FUZZ = settings(max_examples=15, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

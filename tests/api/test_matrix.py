@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from executions import permissions as perms
+from executions.access import permissions as perms
 from tests.api.conftest import TokenClient, client_for, token_client
 
 #: ``needs`` for URLs anyone may open, and for those any logged-in user may.
@@ -80,14 +80,14 @@ MATRIX: list[Rule] = [
     Rule("schedules/{name}/", "POST", perms.MANAGE_SCHEDULES, "/schedules/{schedule}/",
          page=True, allowed="operator", denied="viewer", ok=(302,),
          body={"action": "pause"}),
-    # API tokens page (executions/views_tokens.py): every user manages their own
+    # API tokens page (executions/views/tokens.py): every user manages their own
     Rule("tokens/", needs=LOGIN, allowed="nobody", page=True),
     Rule("tokens/", "POST", LOGIN, allowed="nobody", page=True,
          body={"name": "ci", "expires_in_days": "30"}),
     Rule("tokens/{token_id}/revoke/", "POST", LOGIN, "/tokens/{own_token}/revoke/",
          allowed="nobody", page=True, ok=(302,)),
     # the inbox (executions/inbox/urls.py): every logged-in user sees the items they may
-    # decide; deciding checks each item (executions.approvals.refusal)
+    # decide; deciding checks each item (executions.core.approvals.refusal)
     Rule("inbox/", needs=LOGIN, allowed="nobody", page=True),
     Rule("inbox/{approval_id}/decide/", "POST", LOGIN, "/inbox/{missing}/decide/",
          allowed="approver", page=True, body={"decision": "approve"}, ok=(302, 404)),
@@ -186,7 +186,7 @@ MATRIX: list[Rule] = [
          allowed="admin", denied="editor", body={"value": "s3cr3t-value"}),
     Rule("api/secrets/{name}", "DELETE", perms.MANAGE_SECRETS, "/api/secrets/{secret}",
          allowed="admin", denied="operator", ok=(204,)),
-    # schedules (executions/schedules_api.py): reading is viewing, changes need
+    # schedules (executions/api/schedules.py): reading is viewing, changes need
     # manage_schedules (operators, admins)
     Rule("api/schedules/", path="/api/schedules/"),
     Rule("api/schedules/", "POST", perms.MANAGE_SCHEDULES, "/api/schedules/",
@@ -279,12 +279,12 @@ def fill(path: str, world, user) -> str:
         elif name in ("missing_graph", "missing"):
             values[name] = 987654
         elif name == "secret":
-            from executions.secrets_store import set_secret
+            from executions.core.secrets_store import set_secret
 
             values[name] = set_secret("MATRIX_KEY", "matrix-value").name
         elif name == "schedule":
-            from executions import schedules
-            from executions.commands import SYSTEM
+            from executions.core import schedules
+            from executions.core.commands import SYSTEM
             from executions.models import Schedule
 
             values[name] = "matrix-schedule"

@@ -1,4 +1,4 @@
-"""Every REST list pages the same way (executions/pagination.py): ``?limit=`` checked
+"""Every REST list pages the same way (executions/api/pagination.py): ``?limit=`` checked
 alike (422 outside its bounds), opaque cursors (400 ``bad_cursor`` for one the list did
 not give out), keyset pages that neither repeat nor skip a row, ties included."""
 
@@ -11,8 +11,8 @@ from django.db.models import F
 from django.utils import timezone
 
 import tests.graphs.tasks  # noqa: F401 - registers the graph tests' tasks
+from executions.api.pagination import BadCursor, page
 from executions.models import Approval, Event, Execution
-from executions.pagination import BadCursor, page
 from tests.api.conftest import client_for
 from tests.graphs.tasks import three_nodes
 

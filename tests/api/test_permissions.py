@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, Group
 from django.core.exceptions import PermissionDenied
 
-from executions import permissions as perms
-from executions.permissions import NotAuthenticated, allowed, require
+from executions.access import permissions as perms
+from executions.access.permissions import NotAuthenticated, allowed, require
 
 
 def test_the_migration_creates_the_five_groups(db):

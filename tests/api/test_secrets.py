@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from executions import secrets_store
+from executions.core import secrets_store
 from executions.models import Execution, Secret
 from tests.api.conftest import client_for, token_client
 from tests.cli.conftest import flux

@@ -96,10 +96,10 @@ def setup_child() -> None:
     from django.core.management import call_command
     from django.test import Client
 
-    from executions import commands, runner
-    from executions.commands import SYSTEM
+    from executions.core import commands, runner
+    from executions.core.commands import SYSTEM
+    from executions.core.registry import sync_workflows
     from executions.models import Token
-    from executions.registry import sync_workflows
 
     call_command("migrate", verbosity=0)
     sync_workflows()

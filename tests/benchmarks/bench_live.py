@@ -123,10 +123,10 @@ def run_latency() -> dict:
     from django.core.management import call_command
     from playwright.sync_api import sync_playwright
 
-    from executions import commands, runner
-    from executions.commands import SYSTEM
-    from executions.registry import sync_workflows
-    from executions.signals import events_committed
+    from executions.core import commands, runner
+    from executions.core.commands import SYSTEM
+    from executions.core.registry import sync_workflows
+    from executions.core.signals import events_committed
 
     call_command("migrate", verbosity=0)
     sync_workflows()

@@ -167,8 +167,8 @@ def measure_overhead(sizes: list[int]) -> dict:
 
     from django.db import connection, transaction
 
-    from executions import runner
-    from executions.store import DjangoStore
+    from executions.core import runner
+    from executions.core.store import DjangoStore
 
     store = DjangoStore()
     eng = runner.engine(store)
@@ -208,8 +208,8 @@ def measure_overhead(sizes: list[int]) -> dict:
 
 
 def enqueue_many(count: int) -> dict:
-    from executions import commands
-    from executions.commands import SYSTEM
+    from executions.core import commands
+    from executions.core.commands import SYSTEM
 
     t0 = time.perf_counter()
     for _ in range(count):

@@ -31,7 +31,7 @@ REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 MAKE = """
 from datetime import timedelta
-from executions.conf import clock
+from executions.core.conf import clock
 from executions.models import Schedule
 now = clock.now()
 first = now.replace(second=0, microsecond=0) + timedelta(minutes=1)

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from executions import registry
+from executions.core import registry
+from executions.core.store import DjangoStore
 from executions.models import Execution
-from executions.store import DjangoStore
 from flux import Engine
 
 

@@ -1,7 +1,7 @@
 """``flux run`` and ``flux runs resume/retry/cancel/rerun`` in-process, without --wait.
 
 The queue is replaced by a list: ``queue.drain()`` runs what was sent, here,
-the way a worker would (``executions.runner.run``).
+the way a worker would (``executions.core.runner.run``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from executions.models import Execution
 from tests.cli.conftest import flux
 
-runner = pytest.importorskip("executions.runner")
+runner = pytest.importorskip("executions.core.runner")
 
 
 def test_run_queues_an_execution_and_prints_its_id(queue):

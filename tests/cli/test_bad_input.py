@@ -97,3 +97,26 @@ def test_missing_arguments_are_usage_errors(transactional_db):
 
     with pytest.raises(CommandError, match="the following arguments are required"):
         flux("runs", "status")
+
+
+@pytest.mark.parametrize(("args", "fragments"), [
+    (["token", "revoke", "abc"], ["flux token revoke:", "No token with id abc."]),
+    (["token", "revoke", "99999999999999999999999"], ["flux token revoke:", "No token"]),
+    (["token", "create", "nobody"], ["flux token create:", "No user named 'nobody'"]),
+    (["secret", "delete", "NOPE"], ["flux secret delete:", "No secret named 'NOPE'"]),
+    (["events", "send", "paid", "--payload", "{"], ["flux events send:",
+                                                     "--payload is not valid JSON"]),
+    (["schedules", "show", "nope"], ["flux schedules show:", "No schedule named 'nope'"]),
+    (["runs", "list", "--limit", "0"], ["flux runs list:", "--limit must be at least 1"]),
+    (["worker", "--workers", "0"], ["flux worker:", "--workers must be at least 1"]),
+])
+def test_every_verb_names_itself_in_its_one_line_refusal(transactional_db, args, fragments):
+    before = snapshot()
+    assert_refused(flux(*args), *fragments)
+    assert snapshot() == before
+
+
+def test_times_for_people_are_in_utc_as_labelled():
+    from executions.cli.common import when
+
+    assert when("2026-01-01T10:00:00+02:00") == "2026-01-01 08:00:00 UTC"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("executions.runner", reason="the runtime (executions.runner) is not here")
+pytest.importorskip("executions.core.runner", reason="the runtime is not here")
 pytest.importorskip("executions.tasks", reason="the Huey task (executions.tasks) is not here")
 
 ROOT = Path(__file__).resolve().parents[2]

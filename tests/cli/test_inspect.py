@@ -151,7 +151,7 @@ def test_workflows_list_shows_registered_and_inactive_ones(transactional_db):
 def test_workers_lists_who_reported_and_who_went_silent(transactional_db):
     from datetime import UTC, datetime, timedelta
 
-    from executions import workers
+    from executions.core import workers
 
     assert "No worker has reported" in flux("workers").out
     now = datetime.now(UTC)

@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 import tests.cli
-from executions import checks, registry
+from executions import checks
+from executions.core import registry
 from executions.models import Workflow as WorkflowRow
 from flux import ExecutionContext, Workflow, workflow
 

@@ -28,7 +28,7 @@ def stress(seconds: float, tmp_path, *, workers: int = 4, writers: int = 20,
     from django.db import close_old_connections, connection
     from django.test import Client
 
-    from executions import registry, runner
+    from executions.core import registry, runner
     from executions.models import Event, Execution, Token
 
     registry.sync_workflows()

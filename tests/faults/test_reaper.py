@@ -7,7 +7,7 @@ import threading
 
 from django.db import OperationalError
 
-from executions import runner
+from executions.core import runner
 
 
 class RecordedStop(threading.Event):

@@ -14,8 +14,8 @@ from django.db import close_old_connections, connection
 from django.test import Client, RequestFactory
 
 import tests.runtime.workflows  # noqa: F401 - registers rt_hello
-from executions import registry, runner
-from executions.conf import clock
+from executions.core import registry, runner
+from executions.core.conf import clock
 from executions.models import Execution
 from fluxweb.api import on_unexpected
 from tests.faults.conftest import terminate_backends

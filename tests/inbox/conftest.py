@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 
-from executions import commands, runner
-from executions.commands import Actor
+from executions.core import commands, runner
+from executions.core.commands import Actor
 from executions.models import Approval, Execution
 from flux import Status
 from tests.inbox import workflows  # noqa: F401 - registers the inbox_* workflows

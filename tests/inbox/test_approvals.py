@@ -1,20 +1,20 @@
-"""Approvals mirror pauses atomically, and deciding follows the rules (executions/approvals.py)."""
+"""Approvals mirror pauses atomically; deciding follows the rules (executions/core/approvals.py)."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import transaction
 
-from executions import approvals, commands, runner, store
-from executions.approvals import (
+from executions.core import approvals, commands, runner, store
+from executions.core.approvals import (
     AlreadyDecided,
     InvalidApprovalInput,
     NotAllowed,
     NotPaused,
 )
-from executions.commands import Actor
-from executions.markup import render_markdown
+from executions.core.commands import Actor
 from executions.models import Approval, Event, Execution
+from executions.models.markup import render_markdown
 from flux import Status
 from tests.inbox.conftest import finish, paused
 

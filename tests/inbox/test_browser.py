@@ -35,7 +35,7 @@ class Server:
         self.base, self.env, self.db = base, env, db
 
     def start(self, pause: dict) -> str:
-        code = ("from executions import commands\n"
+        code = ("from executions.core import commands\n"
                 f"ex = commands.start('inbox_order', {{'items': ['a', 'b'], "
                 f"'pause': {pause!r}}}, actor=commands.Actor.system('olive'))\n"
                 "print('@@' + ex.id)\n")
@@ -175,3 +175,67 @@ def test_a_viewer_sees_nothing_to_decide_and_gets_403(server, browser):
                                headers={"X-CSRFToken": csrf})
     assert answer.status == 403
     page.close()
+
+
+#: A pause whose schema generates every kind of field the inbox makes.
+EVERY_FIELD = {"type": "object", "required": ["carrier", "amount"], "properties": {
+    "carrier": {"type": "string", "enum": ["ups", "dhl"]},
+    "amount": {"type": "number", "title": "Amount"},
+    "boxes": {"type": "integer"},
+    "note": {"type": "string"},
+    "contact": {"type": "string", "format": "email"},
+    "ship_on": {"type": "string", "format": "date"},
+    "tags": {"type": "array", "items": {"type": "string"}},
+    "express": {"type": "boolean"}}}
+#: The look every text-like control shares (the CSS's one rule for form controls).
+LOOK = ["backgroundColor", "color", "borderTopColor", "borderTopWidth", "borderRadius",
+        "fontSize", "fontFamily", "colorScheme"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_generated_fields_look_like_the_textarea_and_times_read_as_everywhere(server, browser,
+                                                                             scheme):
+    """The form generated from a pause's schema: number, email, date, select and text
+    fields share the textarea's look in both themes, at desktop and phone widths, and the
+    card's times are <time datetime=ISO> in the clock format. Screenshots:
+    tests/output/inbox-fields-<scheme>-<width>.png."""
+    server.start({"title": "Every field", "schema": EVERY_FIELD, "deadline": 3600})
+    for width in (1280, 390):
+        context = browser.new_context(viewport={"width": width, "height": 900},
+                                      color_scheme=scheme)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        sign_in(page, server.base, "alice", PASSWORD)
+        page.goto(f"{server.base}/inbox/")
+        card = page.locator(".approval", has_text="Every field").first
+        item = card.get_attribute("data-approval-id")
+        card.get_by_test_id(f"field-{item}-amount").wait_for()
+        looks = card.evaluate("""(card, props) => {
+            const look = (el) => { const s = getComputedStyle(el);
+                                   return Object.fromEntries(props.map((p) => [p, s[p]])); };
+            const out = {};
+            for (const el of card.querySelectorAll('.schema-fields input:not([type=checkbox]),'
+                                                   + ' .schema-fields select, textarea')) {
+                out[el.dataset.field ?? el.name] = look(el);
+            }
+            return out;
+        }""", LOOK)
+        comment, raw = looks.pop("comment"), looks.pop("input")  # input: the JSON box
+        assert set(looks) == {"carrier", "amount", "boxes", "note", "contact", "ship_on",
+                              "tags"}, looks
+        assert {**raw, "fontFamily": "", "fontSize": ""} == {  # the JSON box is monospace
+            **comment, "fontFamily": "", "fontSize": ""}
+        for name, look in looks.items():
+            assert look == comment, (scheme, width, name, look, comment)
+        assert comment["colorScheme"] == scheme
+        times = card.locator("time").evaluate_all(
+            "els => els.map((t) => [t.getAttribute('datetime'), t.textContent])")
+        assert len(times) == 2, times
+        for iso, text in times:
+            assert iso.endswith("+00:00") and text == iso[:19].replace("T", " "), times
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        card.scroll_into_view_if_needed()
+        OUTPUT = ROOT / "tests" / "output"
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        card.screenshot(path=str(OUTPUT / f"inbox-fields-{scheme}-{width}.png"))
+        context.close()

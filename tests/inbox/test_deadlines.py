@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import mail
 
-from executions import commands, runner
-from executions.commands import SYSTEM
+from executions.core import commands, runner
+from executions.core.commands import SYSTEM
 from executions.models import Approval, Event, Execution
 from flux import Status
 from tests.inbox.conftest import finish, paused

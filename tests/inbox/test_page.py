@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -39,6 +40,19 @@ def test_the_inbox_lists_pending_items_with_what_the_run_produced(people, sent):
     assert "quote" in html  # a recorded task result
     assert f'href="/executions/{item.execution_id}/"' in html
     assert badge(html) == "1"
+
+
+def test_times_are_time_elements_in_the_clock_format_of_every_page(people, sent):
+    item = paused({"deadline": 5400})
+    asked = datetime(2026, 3, 27, 8, 0, 0, 250000, tzinfo=UTC)
+    Approval.objects.filter(pk=item.pk).update(requested_at=asked,
+                                               deadline=asked + timedelta(minutes=90))
+    html = client(people["alice"]).get("/inbox/").content.decode()
+    card = html[html.index(f'data-testid="approval-{item.pk}"'):]
+    assert ('Requested <time datetime="2026-03-27T08:00:00.250000+00:00">2026-03-27 '
+            '08:00:00</time>') in card
+    assert 'deadline <time datetime="2026-03-27T09:30:00.250000+00:00">2026-03-27 09:30:00' \
+           '</time>' in card
 
 
 def test_a_user_without_the_permission_sees_nothing_to_decide(people, sent):

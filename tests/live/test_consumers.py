@@ -19,8 +19,8 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser, Group, User
 
-from executions import commands, live, registry, runner
-from executions.commands import SYSTEM
+from executions.core import commands, live, registry, runner
+from executions.core.commands import SYSTEM
 from executions.models import Execution
 from fluxweb.routing import websocket_urlpatterns
 from tests.runtime import workflows  # noqa: F401 - registers the rt_* workflows

@@ -54,7 +54,7 @@ class Deployment:
     def start(self, workflow: str, inputs: list[Any], copies: int = 1) -> list[str]:
         """Start one execution per input; ``copies`` messages are sent for each."""
         return self.django(
-            "from executions import commands, runner\n"
+            "from executions.core import commands, runner\n"
             "from executions.models import Execution\n"
             f"inputs = json.loads({json.dumps(json.dumps(inputs))})\n"
             "result = []\n"

@@ -32,7 +32,7 @@ def pause_then_resume(d: Deployment) -> None:
     d.worker()
     [eid] = d.start("rt_approval", [None])
     d.wait_for([eid], lambda s: s["status"] == "paused", 30)
-    d.django(f"from executions import commands\ncommands.resume({eid!r}, 'yes', "
+    d.django(f"from executions.core import commands\ncommands.resume({eid!r}, 'yes', "
              "actor=commands.Actor.system('bob'))")
     state = d.finished([eid])
     assert state[eid]["status"] == "completed"
@@ -62,7 +62,7 @@ def cancelling_a_running_execution_stops_it(d: Deployment) -> float:
     d.wait_for([eid], lambda s: s["status"] == "running" and s["last_seq"] > 4, 30)
     elapsed = d.django(
         "import time\n"
-        "from executions import commands\nfrom executions.models import Execution\n"
+        "from executions.core import commands\nfrom executions.models import Execution\n"
         "t0 = time.monotonic()\n"
         f"commands.cancel({eid!r}, actor=commands.Actor.system('carol'))\n"
         f"while Execution.objects.get(pk={eid!r}).status != 'cancelled':\n"

@@ -18,8 +18,8 @@ WAITERS = 200
 
 SENDER = """
 import json, threading
-from executions import commands
-from executions.commands import Actor
+from executions.core import commands
+from executions.core.commands import Actor
 tag = "{tag}"
 orders = list(range({n}))
 if tag == "b":

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 import tests.schedules.workflows  # noqa: F401 - registers the test workflows
-from executions.conf import clock
+from executions.core.conf import clock
 
 #: A Friday, 08:00 UTC (09:00 in Paris).
 T0 = datetime(2026, 3, 27, 8, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ import re
 import pytest
 from django.test import Client
 
-from executions import schedules
-from executions.commands import SYSTEM
+from executions.core import schedules
+from executions.core.commands import SYSTEM
 from executions.models import Execution, Schedule
 from tests.api.conftest import make_user
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from executions import registry, schedules
-from executions.commands import SYSTEM
+from executions.core import registry, schedules
+from executions.core.commands import SYSTEM
 from executions.models import Execution, Schedule
 from flux import Status
 from flux.errors import InvalidInputError
@@ -94,7 +94,7 @@ def test_overlap_buffer_one_keeps_one_run_waiting_for_the_running_one(queue, fro
     assert len(waiting) == 1  # the 08:02 fire is buffered, 08:03 and 08:04 are skipped
     assert Schedule.objects.get(name="every-minute").skipped == 2
     queue.sent.clear()
-    from executions import runner
+    from executions.core import runner
 
     runner.run(waiting[0].pk)  # its message comes: no slot
     waiting[0].refresh_from_db()
@@ -114,7 +114,7 @@ def test_overlap_cancel_other_cancels_the_unfinished_run(queue, frozen):
 
 
 def test_a_fire_time_the_clock_skips_runs_once_at_the_next_valid_instant(queue):
-    from executions.conf import clock
+    from executions.core.conf import clock
 
     # Paris, 2026-03-29: 02:00 becomes 03:00; 02:30 does not exist that night.
     with clock.frozen(datetime(2026, 3, 28, 12, tzinfo=UTC)) as now:
@@ -128,7 +128,7 @@ def test_a_fire_time_the_clock_skips_runs_once_at_the_next_valid_instant(queue):
 
 
 def test_a_fire_time_the_clock_passes_twice_runs_once(queue):
-    from executions.conf import clock
+    from executions.core.conf import clock
 
     # Paris, 2026-10-25: 03:00 becomes 02:00; 02:30 happens twice that night.
     with clock.frozen(datetime(2026, 10, 24, 12, tzinfo=UTC)) as now:

@@ -7,9 +7,9 @@ import threading
 
 from django.db import connections
 
-from executions import commands, runner
-from executions.commands import SYSTEM
-from executions.conf import clock
+from executions.core import commands, runner
+from executions.core.commands import SYSTEM
+from executions.core.conf import clock
 from executions.models import Execution
 from flux import Status
 

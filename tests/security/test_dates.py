@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from executions import commands, dates
-from executions.commands import Actor
+from executions.core import commands, dates
+from executions.core.commands import Actor
 from executions.models import Execution
 from tests.cli.conftest import flux
 

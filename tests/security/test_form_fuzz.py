@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import tests.security.workflows  # noqa: F401 - registers sec_echo, sec_ask
-from executions import commands
-from executions.commands import Actor
+from executions.core import commands
+from executions.core.commands import Actor
 from executions.models import Approval, Execution
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@
 approved a reimbursement through ``POST /api/executions/{id}/resume``).
 
 The API's resume, the inbox (page and API) and the CLI all decide through
-``executions.commands.decide``: the ``decide_approval`` permission, the pause's own
+``executions.core.commands.decide``: the ``decide_approval`` permission, the pause's own
 ``approvers`` and ``groups``, and ``forbid_self_approval``. A refused request writes
 nothing: the approval stays pending and the log has no ``TASK_RESUMED``.
 """

@@ -12,8 +12,8 @@ from django.db import connection
 from django.test import Client
 
 import tests.security.workflows  # noqa: F401 - registers sec_echo, sec_ask
-from executions import commands
-from executions.commands import SYSTEM, Actor
+from executions.core import commands
+from executions.core.commands import SYSTEM, Actor
 from executions.models import Approval, Event, Execution, Secret, Token
 from graphs.models import GraphDefinition
 from tests.cli.conftest import flux

@@ -16,8 +16,8 @@ from django.db import connection
 from django.test import Client
 
 import tests.api.workflows  # noqa: F401 - registers api_hello
-from executions import commands, registry
-from executions.commands import SYSTEM
+from executions.core import commands, registry
+from executions.core.commands import SYSTEM
 from executions.models import Token
 from fluxweb.asgi import application
 
@@ -133,7 +133,7 @@ async def test_a_streamed_download_reads_its_rows_after_the_view_returned(operat
         client.force_login(user)
         user.groups.add(Group.objects.get(name="viewer"))
         execution = commands.start("api_hello", {"name": "Bo"}, actor=SYSTEM)
-        from executions import runner
+        from executions.core import runner
 
         runner.run(execution.pk)
         return execution.pk, client.cookies["sessionid"].value

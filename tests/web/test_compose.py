@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from executions import commands, runner
-from executions.commands import SYSTEM, Actor
-from executions.conf import clock
+from executions.core import commands, runner
+from executions.core.commands import SYSTEM, Actor
+from executions.core.conf import clock
 from executions.models import Approval, EventWait, Execution, KeptEvent
 from flux import Status
 from flux.errors import InvalidInputError, InvalidStateError
@@ -185,7 +185,7 @@ def test_continue_as_new_runs_on_workers_and_links_both_ways(queue):
 
 
 def test_the_live_poller_sends_changed_progress_once(queue):
-    from executions import live
+    from executions.core import live
 
     ex = commands.start("rt_progress", 3, actor=SYSTEM)
     Execution.objects.filter(pk=ex.pk).update(

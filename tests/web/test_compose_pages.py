@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from executions import commands, runner
-from executions.commands import SYSTEM
+from executions.core import commands, runner
+from executions.core.commands import SYSTEM
 from executions.models import Execution
 from tests.runtime import workflows  # noqa: F401 - registers the rt_* workflows
 

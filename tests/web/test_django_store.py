@@ -9,9 +9,9 @@ import threading
 import pytest
 from django.db import connections
 
+from executions.core.signals import events_committed
+from executions.core.store import DjangoStore
 from executions.models import Event, Execution
-from executions.signals import events_committed
-from executions.store import DjangoStore
 from flux.domain.events import ExecutionEventType as T
 from flux.projection import Status
 from tests.engine.store_contract import StoreContract, events_for, new_record
@@ -201,7 +201,7 @@ def test_a_one_task_run_on_a_worker_is_three_statements(transactional_db):
     (On SQLite appends go to the DB-API connection, past Django's cursor.)"""
     from django.db import connection
 
-    from executions import runner
+    from executions.core import runner
     from tests.runtime import workflows  # noqa: F401 - registers the rt_* workflows
 
     assert connection.vendor == "postgresql", "a scaled test: run it on PostgreSQL"

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from executions import commands, runner
-from executions.commands import SYSTEM
+from executions.core import commands, runner
+from executions.core.commands import SYSTEM
+from executions.core.registry import sync_workflows
 from executions.models import Execution, Workflow as WorkflowRow
-from executions.registry import sync_workflows
 from flux import Status
 from tests.graphs import (
     personas,
@@ -203,7 +203,7 @@ def test_the_python_export(api):
 
 def test_import_a_code_defined_graph_as_an_editable_copy(api):
     sync_workflows()
-    from executions.registry import registered
+    from executions.core.registry import registered
 
     if "demo_graph" not in registered():
         import executions.demo  # noqa: F401 - FLUX_DEMO is off in the scaled shape

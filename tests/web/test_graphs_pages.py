@@ -9,9 +9,9 @@ import json
 import pytest
 from django.test import Client
 
-from executions import commands, runner
-from executions.commands import SYSTEM
-from executions.registry import sync_workflows
+from executions.core import commands, runner
+from executions.core.commands import SYSTEM
+from executions.core.registry import sync_workflows
 from graphs.models import GraphDefinition
 from tests.graphs import personas, tasks  # noqa: F401 - registers the gt_* tasks
 from tests.graphs.tasks import three_nodes

@@ -18,7 +18,7 @@ def test_health_answers_ok_without_login(client):
 
 @pytest.mark.django_db
 def test_health_counts_the_workers_heard_of_lately(client):
-    from executions import workers
+    from executions.core import workers
 
     now = datetime.now(UTC)
     workers.beat("web-1:11", "web-1", 11, 4, now - timedelta(minutes=5), now=now)
@@ -56,7 +56,7 @@ def test_unknown_api_paths_answer_the_error_shape(client):
 
 @pytest.mark.django_db
 def test_the_count_agrees_with_the_list_of_workers_alive_to_the_microsecond():
-    from executions import workers
+    from executions.core import workers
 
     now = datetime.now(UTC)
     edge = now - timedelta(seconds=workers.ALIVE_SECONDS)

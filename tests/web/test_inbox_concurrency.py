@@ -1,6 +1,6 @@
 """Two people approving one item at the same moment: exactly one wins (PostgreSQL).
 
-Threads with their own connections race through executions.commands.decide; the
+Threads with their own connections race through executions.core.commands.decide; the
 loser waits for the winner's row locks and is told the item was already decided.
 """
 
@@ -11,8 +11,8 @@ import threading
 import pytest
 from django.db import connections
 
-from executions import approvals, commands
-from executions.commands import Actor
+from executions.core import approvals, commands
+from executions.core.commands import Actor
 from executions.models import Approval, Event
 from tests.inbox.conftest import paused, people, sent  # noqa: F401 - fixtures
 

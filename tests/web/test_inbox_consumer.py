@@ -1,7 +1,7 @@
 """/ws/inbox/ on both shapes: new approvals appear and decided ones leave, live.
 
 In the embedded shape the messages come from the web process's database poller,
-in the scaled shape from the Redis publisher (executions/live.py); either way the
+in the scaled shape from the Redis publisher (executions/core/live.py); either way the
 consumer reads the execution's approvals when its status moves.
 """
 
@@ -12,8 +12,8 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
-from executions import commands, live, runner
-from executions.commands import Actor
+from executions.core import commands, live, runner
+from executions.core.commands import Actor
 from fluxweb.routing import websocket_urlpatterns
 from tests.inbox.conftest import paused, people, sent  # noqa: F401 - fixtures
 

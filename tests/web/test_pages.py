@@ -12,9 +12,9 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from executions import commands, registry, runner
-from executions.commands import SYSTEM, Actor
-from executions.conf import clock
+from executions.core import commands, registry, runner
+from executions.core.commands import SYSTEM, Actor
+from executions.core.conf import clock
 from executions.models import Event, Execution
 from flux import Status
 from flux.errors import InvalidInputError
@@ -129,7 +129,7 @@ def test_the_overview_counts_once_per_moment_whatever_the_viewers(viewer):
 
 
 def test_the_overview_says_when_no_worker_is_there_for_queued_runs(viewer):
-    from executions import workers
+    from executions.core import workers
 
     page = viewer.get("/").content.decode()
     assert 'data-testid="no-workers"' not in page  # nothing waits: no alarm

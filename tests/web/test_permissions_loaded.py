@@ -1,6 +1,7 @@
-"""Permissions read in one query (``executions.permissions.load_permissions``) or with
-the token (``held_subquery``) are the ones Django's ``ModelBackend`` finds, in both
-shapes: a user's own, their groups', several groups, none."""
+"""Permissions read in one query (``executions.access.permissions.load_permissions``)
+or with the token (``executions.models.rows.permissions_subquery``) are the ones
+Django's ``ModelBackend`` finds, in both shapes: a user's own, their groups', several
+groups, none."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission, User
 
-from executions import permissions as perms
+from executions.access import permissions as perms
 from executions.models import Token
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 
 import tests.api.workflows  # noqa: F401 - registers api_hello
-from executions import commands, registry
-from executions.commands import SYSTEM
+from executions.core import commands, registry
+from executions.core.commands import SYSTEM
 from executions.models import Execution, Workflow
 from tests.api.conftest import TokenClient, make_user, token_client
 

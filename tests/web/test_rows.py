@@ -1,4 +1,4 @@
-"""The hot reads in SQL built once (``executions.rows``) make the instances the ORM
+"""The hot reads in SQL built once (``executions.models.rows``) make the instances the ORM
 makes, field by field and type by type, in both shapes: an execution with every kind
 of column filled (JSON, dates, the generated duration, booleans), a token and its
 user."""
@@ -12,10 +12,10 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 import tests.api.workflows  # noqa: F401 - registers api_hello
-from executions import commands
-from executions.commands import SYSTEM
+from executions.core import commands
+from executions.core.commands import SYSTEM
 from executions.models import Execution, Token
-from executions.rows import Rows
+from executions.models.rows import Rows
 
 pytestmark = pytest.mark.django_db
 

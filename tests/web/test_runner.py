@@ -8,9 +8,9 @@ import time
 import pytest
 from django.db import transaction
 
-from executions import commands, runner
-from executions.commands import SYSTEM, Actor
-from executions.conf import clock
+from executions.core import commands, runner
+from executions.core.commands import SYSTEM, Actor
+from executions.core.conf import clock
 from executions.models import Event, Execution
 from flux import Status
 from flux.errors import InvalidInputError, InvalidStateError, WorkflowNotFoundError

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from executions import schemas
-from executions.models import RECORD_FIELDS, Execution
+from executions.api import schemas
+from executions.models import Execution
+from executions.models.executions import RECORD_FIELDS
 from flux.store import PUBLIC_FIELDS
 
 

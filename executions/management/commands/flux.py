@@ -15,19 +15,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
-from executions.approvals import ApprovalError
 from executions.cli import VERB_MODULES
-from executions.cli.common import EXIT_USAGE, CliError
-from flux.errors import (
-    ExecutionNotFoundError,
-    InvalidInputError,
-    InvalidStateError,
-    WorkflowNotFoundError,
-)
-
-#: Engine errors that mean "bad request": exit 2 with their message.
-REQUEST_ERRORS = (CliError, ApprovalError, ExecutionNotFoundError, InvalidInputError,
-                  InvalidStateError, WorkflowNotFoundError)
+from executions.cli.common import EXIT_USAGE, CliError, is_refusal, verb_name
 
 
 class Command(BaseCommand):
@@ -43,21 +32,20 @@ class Command(BaseCommand):
             importlib.import_module(name).add_parser(verbs)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        verb = " ".join(v for v in (options.get("verb"), options.get("runs_verb"),
-                                     options.get("workflows_verb"),
-                                     options.get("schedules_verb"),
-                                     options.get("events_verb")) if v)
         try:
             code = options["handler"](self, options)
-        except REQUEST_ERRORS as exc:
-            self.stderr.write(f"flux {verb}: {_one_line(exc)}")
-            code = getattr(exc, "code", EXIT_USAGE) if isinstance(exc, CliError) else EXIT_USAGE
         except DatabaseError as exc:
             if options.get("traceback"):
                 raise
             hint = " (is it migrated? run `manage.py migrate`)" if "table" in str(exc) else ""
-            self.stderr.write(f"flux {verb}: database error: {_one_line(exc)}{hint}")
+            self.stderr.write(f"flux {verb_name(options)}: database error: "
+                              f"{_one_line(exc)}{hint}")
             code = EXIT_USAGE
+        except Exception as exc:
+            if not is_refusal(exc):
+                raise
+            self.stderr.write(f"flux {verb_name(options)}: {_one_line(exc)}")
+            code = exc.code if isinstance(exc, CliError) else EXIT_USAGE
         if code:
             raise SystemExit(code)
 
