@@ -102,7 +102,7 @@ class ExecutionRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The execution as JSON: the :data:`PUBLIC_FIELDS`, times in ISO 8601."""
-        return {name: iso_time(getattr(self, name)) if field_kind(name) == "time"
+        return {name: iso_time(getattr(self, name)) if name in _PUBLIC_TIMES
                 else getattr(self, name) for name in PUBLIC_FIELDS}
 
 
@@ -133,6 +133,10 @@ def field_kind(name: str) -> str:
     if args & {Any, dict, list}:
         return "json"
     return "scalar"
+
+
+#: The :data:`PUBLIC_FIELDS` that hold times (``to_json`` writes them in ISO 8601).
+_PUBLIC_TIMES = frozenset(name for name in PUBLIC_FIELDS if field_kind(name) == "time")
 
 
 def iso_time(value: datetime | None) -> str | None:
