@@ -163,21 +163,33 @@ class Health(Schema):
 def health(request: HttpRequest) -> Status:
     """Whether the database and the queue answer (503 names the part that does not),
     and how many workers are running."""
-    parts = {"database": check_database(), "queue": check_queue()}
+    database, workers = check_database()
+    parts = {"database": database, "queue": check_queue()}
     ok = all(value == "ok" for value in parts.values())
     return Status(200 if ok else 503, {"status": "ok" if ok else "error", **parts,
-                                       "workers": count_workers()
-                                       if parts["database"] == "ok" else None})
+                                       "workers": workers})
 
 
-def count_workers() -> int | None:
+def check_database() -> tuple[str, int | None]:
+    """``("ok", workers alive)`` when the database answers, ``("error", None)`` when it
+    does not. One query does both: counting the workers is the database answering.
+    When the count fails for another reason (a bug, a table not migrated yet), the
+    database is asked ``SELECT 1`` on its own and the count is None."""
     from executions.core import workers
 
     try:
-        return workers.alive().count()
-    except Exception:
+        return "ok", workers.count_alive()
+    except Exception as exc:
+        if outages.unavailable(exc) is not None:
+            return _failed("the database", exc), None
         log.exception("Health check: could not count workers")
-        return None
+
+    def select_one() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+
+    return _answers("the database", select_one), None
 
 
 def _answers(what: str, probe: Any) -> str:
@@ -185,22 +197,18 @@ def _answers(what: str, probe: Any) -> str:
     try:
         probe()
     except Exception as exc:
-        if outages.unavailable(exc) is None:
-            log.exception("Health check: %s did not answer", what)
-        else:  # an outage: one line per check, not a traceback
-            log.warning("Health check: %s did not answer: %s", what,
-                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        return "error"
+        return _failed(what, exc)
     return "ok"
 
 
-def check_database() -> str:
-    def select_one() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-
-    return _answers("the database", select_one)
+def _failed(what: str, exc: Exception) -> str:
+    """``"error"``, and why in the log: one line for an outage, else a traceback."""
+    if outages.unavailable(exc) is None:
+        log.error("Health check: %s did not answer", what, exc_info=exc)
+    else:
+        log.warning("Health check: %s did not answer: %s", what,
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return "error"
 
 
 def check_queue() -> str:

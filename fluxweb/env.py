@@ -97,9 +97,9 @@ def database_from_url(name: str, url: str, env: Mapping[str, str] = os.environ
 
     PostgreSQL connections come from psycopg's pool (DATABASE_POOL_SIZE connections
     at most per process). Each one is checked when it is taken from the pool
-    (:func:`check_pooled_connection`: one empty round trip), so a connection the
-    server dropped (a failover, a restart, a proxy's idle reaper) is replaced instead
-    of failing a request, which waits about a second for it (psycopg's back-off). A
+    (:func:`check_pooled_connection`), so a connection the server dropped (a
+    failover, a restart, a proxy's idle reaper) is replaced instead of failing a
+    request, which waits about a second for it (psycopg's back-off). A
     request waits at most DATABASE_POOL_TIMEOUT seconds for a connection, and a new
     connection at most DATABASE_CONNECT_TIMEOUT seconds: then it fails (the API
     answers 503 ``database_unavailable``)."""
@@ -138,13 +138,20 @@ def database_from_url(name: str, url: str, env: Mapping[str, str] = os.environ
 
 
 def check_pooled_connection(conn: Any) -> None:
-    """The pool's ``check``: psycopg's own (one empty query), and when it fails, every
-    other idle connection of the pool is checked at once too. After a failover or a
-    restart they are all dead, and the pool waits about a second after each failed
-    check: without the sweep, a pool of ten dead connections would make the request
-    that meets them wait for all of them (and time out with a 503)."""
+    """The pool's ``check``, when a connection is taken from the pool: raises when the
+    connection cannot be used (the pool then takes another).
+
+    A connection that :func:`may_be_dropped` says nothing against is handed out as it
+    is (a few µs); one it suspects gets psycopg's own check (one empty query, a
+    round trip), and when that fails, every other idle connection of the pool is
+    checked at once too. After a failover or a restart they are all dead, and the
+    pool waits about a second after each failed check: without the sweep, a pool of
+    ten dead connections would make the request that meets them wait for all of them
+    (and time out with a 503)."""
     from psycopg_pool import ConnectionPool
 
+    if not may_be_dropped(conn):
+        return
     try:
         ConnectionPool.check_connection(conn)
     except Exception:
@@ -152,6 +159,33 @@ def check_pooled_connection(conn: Any) -> None:
         if pool is not None:
             pool.check()
         raise
+
+
+def may_be_dropped(conn: Any) -> bool:
+    """Whether an idle pooled connection may be unusable: psycopg knows it is closed or
+    broken, it is not idle, or its socket has something to read. An idle connection
+    that works has nothing to read; a server that ends it (a restart, a failover,
+    ``pg_terminate_backend``) sends its error and closes the socket, and a network
+    reset (a proxy's idle reaper) makes it readable too. (Rarely, harmless data, a
+    notice, is waiting: then it gets the full check.) A peer that vanishes without a
+    packet is not seen here, nor by an empty query, which would wait for TCP to give
+    up."""
+    import select
+
+    from psycopg.pq import ConnStatus, TransactionStatus
+
+    if conn.closed or conn.broken:
+        return True
+    pgconn = conn.pgconn
+    if (pgconn.status != ConnStatus.OK
+            or pgconn.transaction_status != TransactionStatus.IDLE):
+        return True
+    try:
+        poller = select.poll()
+        poller.register(pgconn.socket, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no socket, or no poll() here
+        return True
 
 
 def sqlite_database(path: str | Path) -> dict[str, Any]:

@@ -94,8 +94,33 @@ class NotAuthenticated(PermissionDenied):
 
 def allowed(user: Any, perm: str) -> bool:
     """Whether ``user`` (possibly anonymous or None) holds ``perm``."""
-    return bool(user is not None and user.is_authenticated and user.is_active
-                and user.has_perm(perm))
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    load_permissions(user)
+    return bool(user.has_perm(perm))
+
+
+def load_permissions(user: Any) -> None:
+    """Read the permissions of an active ``user`` (their own and their groups') in one
+    query, into the caches Django's ``ModelBackend`` keeps on the user object for the
+    rest of the request (``_user_perm_cache``, ``_group_perm_cache``); without this
+    it reads them in two queries of its ORM (docs/benchmarks.md, "API latency").
+    Nothing outlives the user object, which every request loads afresh: a change of a
+    user's groups or permissions counts from their next request. Superusers hold
+    every permission without a query; a user already loaded is left alone (the API's
+    token authentication loads them with the token:
+    ``executions.models.rows.permissions_subquery``)."""
+    if (user.is_superuser or not user.pk or hasattr(user, "_perm_cache")
+            or hasattr(user, "_user_perm_cache") or hasattr(user, "_group_perm_cache")):
+        return
+    from django.db import connections, router
+
+    from executions.models import rows
+
+    alias = router.db_for_read(type(user))
+    with connections[alias].cursor() as cursor:
+        cursor.execute(rows.permissions_query(alias, "%s"), [user.pk, user.pk])
+        rows.set_permissions(user, [perm for (perm,) in cursor.fetchall()])
 
 
 def require(user: Any, perm: str) -> None:

@@ -59,12 +59,13 @@ def actor(request: HttpRequest) -> str:
 
 def workflow_items() -> list[dict[str, Any]]:
     """Registered workflows (and, inactive, those only the database knows), by name."""
+    registered = registry.registered()
     items = {}
-    for row in WorkflowRow.objects.order_by("name"):
+    for row in WorkflowRow.objects.exclude(name__in=list(registered)).defer("source"):
         item = row.to_dict()
         item["is_active"] = False
         items[row.name] = item
-    for name, wf in registry.registered().items():
+    for name, wf in registered.items():
         fields = registry.describe(wf)
         fields.pop("source")
         items[name] = {"name": name, **fields}
@@ -179,7 +180,7 @@ def list_executions(request: HttpRequest, params: Query[ExecutionFilters]):
             summary="One execution")
 @api_requires(VIEW)
 def get_one(request: HttpRequest, execution_id: str):
-    found = get_execution(execution_id)
+    found = get_execution(execution_id, knowing_children=True)
     return {**found.to_dict(), "children": found.children_summary()}
 
 

@@ -157,9 +157,10 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def execution(execution_id: str) -> Execution:
-    """The execution, or ExecutionNotFoundError."""
-    found = (Execution.objects.filter(pk=execution_id).first()
+def execution(execution_id: str, *, knowing_children: bool = False) -> Execution:
+    """The execution, or ExecutionNotFoundError (``knowing_children``: see
+    ``Execution.read``)."""
+    found = (Execution.read(execution_id, knowing_children=knowing_children)
              if isinstance(execution_id, str) and len(execution_id) <= 64 else None)
     if found is None:
         raise ExecutionNotFoundError(execution_id)

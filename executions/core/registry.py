@@ -24,6 +24,7 @@ import inspect
 import logging
 import sys
 import types
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,9 +165,22 @@ def _global_names(code: types.CodeType) -> set[str]:
     return names
 
 
+#: What :func:`describe` reads from a workflow's code (its source, that source's
+#: version and the graphs it names), by workflow object: the code a process has
+#: loaded does not change while it runs, and reading the source is the slow part
+#: (the module's file, tokenized), about 0.2 ms a workflow, on every workflow list.
+_from_code: weakref.WeakKeyDictionary[Workflow, tuple[str, str, list[dict[str, Any]]]] = \
+    weakref.WeakKeyDictionary()
+
+
 def describe(wf: Workflow) -> dict[str, Any]:
-    """The ``Workflow`` row's fields for ``wf``."""
-    source = workflow_source(wf)
+    """The ``Workflow`` row's fields for ``wf`` (a new dict; the values within are
+    shared between calls: don't change them)."""
+    found = _from_code.get(wf)
+    if found is None:
+        source = workflow_source(wf)
+        found = _from_code[wf] = (source, workflow_version(source), workflow_graphs(wf))
+    source, version, graphs = found
     try:
         schema = wf.input_schema()
     except Exception:
@@ -175,10 +189,10 @@ def describe(wf: Workflow) -> dict[str, Any]:
         "description": wf.description or "",
         "source": source,
         "module": getattr(wf.func, "__module__", "") or "",
-        "version": workflow_version(source),
+        "version": version,
         "input_schema": schema,
         "options": workflow_options(wf),
-        "graphs": workflow_graphs(wf),
+        "graphs": graphs,
         "is_active": True,
     }
 

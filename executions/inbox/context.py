@@ -18,8 +18,11 @@ def inbox(request: HttpRequest) -> dict[str, Any]:
         return {}
 
     def count() -> int:
+        from executions.access.permissions import APPROVE, allowed
         from executions.core import approvals
 
+        if not allowed(user, APPROVE):  # nothing to decide: no query to build
+            return 0
         return approvals.decidable(user).count()
 
     return {"inbox_count": SimpleLazyObject(count)}

@@ -8,13 +8,17 @@ holds the key handling); nothing reads it back except the engine's secret provid
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
 from django.utils import timezone
+
+from executions.models import rows
+from executions.models.rows import Rows
 
 #: Raw tokens look like ``flux_<43 url-safe characters>`` (256 bits).
 TOKEN_PREFIX = "flux_"
@@ -65,12 +69,12 @@ class Token(models.Model):
 
     @classmethod
     def authenticate(cls, raw: str) -> Token | None:
-        """The live token with this value (and mark it used), or None."""
+        """The live token with this value (and mark it used), or None. Its user comes
+        with it, and the user's permissions too, in one query (:func:`_read_token`)."""
         if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
             return None
-        token = (cls.objects.active().select_related("user")
-                 .filter(key_hash=hash_token(raw)).first())
-        if token is None or not token.user.is_active:
+        token = _read_token(hash_token(raw))
+        if token is None or token.status != "active" or not token.user.is_active:
             return None
         now = timezone.now()
         # At most one write a minute per token.
@@ -128,6 +132,42 @@ class Secret(models.Model):
         return {"name": self.name, "description": self.description,
                 "created_at": _iso(self.created_at), "updated_at": _iso(self.updated_at),
                 "updated_by": self.updated_by}
+
+
+def _read_token(key_hash: str) -> Token | None:
+    """The token with this hash (revoked or expired too: ``status`` tells), its user,
+    and the user's permissions (``rows.permissions_subquery``, where the database
+    allows; else they are read when first asked), in one query whose SQL is built once
+    (``executions.models.rows``): every API request with a token starts here."""
+    alias = router.db_for_read(Token)
+    sql, params, (token_rows, user_rows) = _token_sql(alias)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [*params, key_hash])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token = token_rows.make(alias, row[:len(token_rows)])
+    token.user = user_rows.make(alias, row[len(token_rows):len(token_rows) + len(user_rows)])
+    if params:
+        rows.set_permissions_from(token.user, row[-1])
+    return token
+
+
+@functools.cache
+def _token_sql(alias: str) -> tuple[str, list[str], tuple[Rows, Rows]]:
+    from django.contrib.auth import get_user_model
+
+    quote = connections[alias].ops.quote_name
+    user_model = get_user_model()
+    token_rows, user_rows = Rows(Token), Rows(user_model)
+    user_id = quote(Token._meta.get_field("user").column)
+    held = rows.permissions_subquery(alias, f"t.{user_id}")
+    sql = (f"SELECT {token_rows.columns(alias, 't')}, {user_rows.columns(alias, 'u')}, "
+           f"{held[0] if held else 'NULL'} "
+           f"FROM {quote(Token._meta.db_table)} t JOIN {quote(user_model._meta.db_table)} u "
+           f"ON u.{quote(user_model._meta.pk.column)} = t.{user_id} "
+           f"WHERE t.{quote(Token._meta.get_field('key_hash').column)} = %s")
+    return sql, held[1] if held else [], (token_rows, user_rows)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -140,7 +140,7 @@ def _summary(value: Any, limit: int = 160) -> str:
 
 
 def _get(execution_id: str) -> Execution:
-    execution = Execution.objects.filter(pk=execution_id).first()
+    execution = Execution.read(execution_id)
     if execution is None:
         raise Http404(f"No execution with id '{execution_id}'.")
     return execution

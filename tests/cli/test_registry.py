@@ -12,7 +12,7 @@ import tests.cli
 from executions import checks
 from executions.core import registry
 from executions.models import Workflow as WorkflowRow
-from flux import ExecutionContext, workflow
+from flux import ExecutionContext, Workflow, workflow
 
 
 @pytest.fixture
@@ -110,3 +110,25 @@ def test_sync_of_the_real_registry_is_idempotent():
     assert graph["name"] == "order_routing"
     assert {e["condition"] for e in graph["edges"]} == {"lambda result: result > 0",
                                                        "lambda result: result <= 0"}
+
+
+def test_describe_reads_a_workflows_code_once(monkeypatch):
+    """The workflow list describes every workflow on each request: the source (a file
+    read and tokenized), its version and graphs are read once per workflow object."""
+    reads = []
+    monkeypatch.setattr(registry, "workflow_source",
+                        lambda wf: reads.append(wf.name) or f"# source of {wf.name}")
+
+    async def fresh(ctx: ExecutionContext[int]) -> int:
+        return ctx.input
+
+    once = Workflow(fresh, name="cli_fresh", register=False)
+    first = registry.describe(once)
+    first.pop("source")
+    again = registry.describe(once)
+    assert reads == ["cli_fresh"]
+    assert again["source"] == "# source of cli_fresh" and again["version"] == first["version"]
+    assert again["input_schema"] == {"type": "integer"}
+    other = Workflow(fresh, name="cli_fresh", register=False)  # reloaded code: read anew
+    assert registry.describe(other)["source"] == "# source of cli_fresh"
+    assert reads == ["cli_fresh", "cli_fresh"]

@@ -52,3 +52,15 @@ def test_unknown_api_paths_answer_the_error_shape(client):
         "detail": "No API endpoint at /api/no-such-thing.",
         "code": "not_found",
     }
+
+
+@pytest.mark.django_db
+def test_the_count_agrees_with_the_list_of_workers_alive_to_the_microsecond():
+    from executions.core import workers
+
+    now = datetime.now(UTC)
+    edge = now - timedelta(seconds=workers.ALIVE_SECONDS)
+    workers.beat("w:1", "w", 1, 4, edge, now=edge)  # just alive
+    workers.beat("w:2", "w", 2, 4, edge, now=edge - timedelta(microseconds=1))  # just not
+    assert [w.name for w in workers.alive(now)] == ["w:1"]
+    assert workers.count_alive(now) == 1
