@@ -40,10 +40,13 @@ def admin_connection() -> psycopg.Connection:
 
 def terminate_backends(dbname: str) -> int:
     """``pg_terminate_backend`` every backend of ``dbname`` (ours alone), as a failover
-    or a restarted server does; how many were ended."""
+    or a restarted server does; how many were ended. It returns when they have exited
+    (up to 5 s each), as after a restart: the pool's check sees a closed connection by
+    its socket (``fluxweb.env.may_be_dropped``), and a request that takes one in the
+    milliseconds while its backend is still exiting answers 503 (docs/deploy.md)."""
     with admin_connection() as admin:
         rows = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
             "WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,)).fetchall()
     return sum(1 for (ended,) in rows if ended)
 
