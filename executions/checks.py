@@ -95,7 +95,7 @@ def _key_messages(where: str, setting: Concurrency) -> list[CheckMessage]:
     if setting.key is None:
         return []
     try:
-        starting._program(setting.key)  # the compiled program starts use (cached)
+        starting.compiled_key(setting.key)  # the compiled program starts use (cached)
     except Exception as exc:  # celpy.CELParseError, and anything its compiler raises
         column = getattr(exc, "column", None)
         at = f" (at column {column})" if column else ""

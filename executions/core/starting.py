@@ -123,7 +123,7 @@ def concurrency_for(workflow: Any, input: Any) -> tuple[str, int] | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _program(expression: str) -> Any:
+def compiled_key(expression: str) -> Any:
     import celpy
 
     env = celpy.Environment()
@@ -136,7 +136,7 @@ def key_value(expression: str, input: Any) -> str:
     from celpy.evaluation import CELEvalError
 
     try:
-        value = _program(expression).evaluate({"input": adapter.json_to_cel(input)})
+        value = compiled_key(expression).evaluate({"input": adapter.json_to_cel(input)})
     except Exception as exc:
         raise InvalidInputError(f"The concurrency key `{expression}` cannot be read from "
                                 f"this input: {exc}") from None
